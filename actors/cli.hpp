@@ -1,0 +1,42 @@
+#pragma once
+
+#include <variant>
+
+#include "actors/node.hpp"
+
+namespace mcpvisor::actors {
+
+/// Everything the command line and the config file set.
+struct options {
+  node_config node;
+};
+
+/// Either options, or the exit status to leave with at once (after --help,
+/// or after a usage error that was already printed to stderr).
+class parse_result {
+public:
+  parse_result(options opts) : value_(std::move(opts)) {
+    // nop
+  }
+  parse_result(int status) : value_(status) {
+    // nop
+  }
+  explicit operator bool() const noexcept {
+    return value_.index() == 0;
+  }
+  options* operator->() {
+    return &std::get<0>(value_);
+  }
+  int error() const {
+    return std::get<1>(value_);
+  }
+
+private:
+  std::variant<options, int> value_;
+};
+
+/// Parses flags and the optional `--config FILE` (TOML: `key = value` with
+/// the long flag names as keys). Flags win over the file.
+parse_result parse_command_line(int argc, char** argv);
+
+} // namespace mcpvisor::actors

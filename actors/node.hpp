@@ -1,0 +1,82 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/error.hpp>
+
+#include "actors/runtime.hpp"
+#include "actors/session.hpp"
+#include "actors/tree.hpp"
+#include "actors/tree_config.hpp"
+
+namespace mcpvisor::actors {
+
+/// How the node's actor system runs.
+struct node_config {
+  tree_config tree;
+  /// CAF scheduler threads; 0 picks the number of cores.
+  size_t scheduler_threads = 0;
+  /// "sharing" (one shared queue) or "stealing" (work stealing).
+  std::string scheduler_policy = "sharing";
+};
+
+/// The process's actor system and supervision tree. `main` starts one,
+/// `wait`s for it, and turns the root's exit into the process's exit status.
+class node {
+public:
+  explicit node(const node_config& cfg,
+                session_factory make_session = spawn_session);
+
+  /// Stops the tree if it still runs, then the actor system.
+  ~node();
+
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  /// Starts the root supervisor and waits until the whole tree runs.
+  /// `extra` children start before the meta-shards (admin, listeners).
+  caf::error start(std::vector<supervision::child_spec> extra = {});
+
+  /// Blocks until the root supervisor has exited. Returns 0 if it stopped
+  /// because `stop` was called, 1 if it gave up (its restart intensity was
+  /// exceeded), so a service manager restarts the process.
+  int wait();
+
+  /// Asks the tree to stop, children in reverse order. Thread-safe.
+  void stop();
+
+  /// The exit reason of the root after `wait`, rendered for a log line.
+  const std::string& exit_text() const noexcept {
+    return exit_text_;
+  }
+
+  caf::actor_system& system() noexcept {
+    return *sys_;
+  }
+
+  runtime& rt() noexcept {
+    return *rt_;
+  }
+
+  const caf::actor& root() const noexcept {
+    return root_;
+  }
+
+private:
+  std::unique_ptr<caf::actor_system_config> cfg_;
+  std::unique_ptr<caf::actor_system> sys_;
+  std::unique_ptr<runtime> rt_;
+  session_factory make_session_;
+  caf::actor root_;
+  std::string exit_text_;
+  bool waited_ = false;
+  int status_ = 0;
+};
+
+} // namespace mcpvisor::actors

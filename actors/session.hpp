@@ -1,0 +1,32 @@
+#pragma once
+
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/atom.hpp>
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+
+#include "actors/session_id.hpp"
+#include "supervision/mailbox_gauge.hpp"
+
+namespace mcpvisor::actors {
+
+class runtime;
+
+/// Asks a session (or any tree actor that understands it) to throw, with the
+/// given text as the crash reason: used by crash injection and tests.
+using crash_atom = caf::atom_constant<caf::atom("crash")>;
+/// Liveness probe: a session answers `pong_atom`.
+using ping_atom = caf::atom_constant<caf::atom("ping")>;
+using pong_atom = caf::atom_constant<caf::atom("pong")>;
+/// Ends a session normally (client said goodbye, or it expired).
+using close_atom = caf::atom_constant<caf::atom("close")>;
+
+/// Spawns the actor of session `id`, registered in its shard's slot. A
+/// session that ends normally removes itself from the slot; one that crashes
+/// stays routed until its shard restarts it.
+caf::expected<caf::actor> spawn_session(runtime& rt, const session_id& id,
+                                        supervision::mailbox_gauge* gauge);
+
+} // namespace mcpvisor::actors
