@@ -1,0 +1,291 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/content.hpp"
+#include "protocol/json.hpp"
+#include "protocol/jsonrpc.hpp"
+#include "protocol/revision.hpp"
+#include "protocol/uri_template.hpp"
+
+namespace mcpvisor::protocol {
+
+/// Log levels of notifications/message, in order of severity; `off` sends
+/// nothing.
+enum class log_level : uint8_t {
+  debug,
+  info,
+  notice,
+  warning,
+  error,
+  critical,
+  alert,
+  emergency,
+  off,
+};
+
+std::string_view to_string(log_level lvl) noexcept;
+std::optional<log_level> parse_log_level(std::string_view text) noexcept;
+
+/// True if the capabilities object `caps` declares `capability`: a top-level
+/// key ("sampling") or a dotted path ("elicitation.url").
+bool has_capability(const json_value& caps, std::string_view capability);
+
+/// Something a handler needs from the client: an elicitation, a sampling
+/// request or the list of roots. The same request works in both eras: sent
+/// as a server-to-client request in a 2025-11-25 session, returned in
+/// `inputRequests` of an input_required result in 2026-07-28.
+class input_request {
+public:
+  /// Form-mode elicitation; `requested_schema_json` is the flat object
+  /// schema of the form.
+  static input_request elicit_form(std::string_view message,
+                                   std::string_view requested_schema_json);
+  /// URL-mode elicitation: the user is sent to `url`.
+  static input_request elicit_url(std::string_view message,
+                                  std::string_view url);
+  /// Sampling with full CreateMessageRequest params (encoded JSON).
+  static input_request sample(std::string_view params_json);
+  /// Sampling of one user text message.
+  static input_request sample_text(std::string_view prompt, int max_tokens);
+  static input_request list_roots();
+
+  std::string_view method() const noexcept {
+    return method_;
+  }
+
+  /// Encoded params object.
+  const std::string& params_json() const noexcept {
+    return params_;
+  }
+
+  /// The client capability the request needs: "elicitation", "sampling"
+  /// or "roots".
+  std::string_view capability() const noexcept;
+
+  bool is_url_elicitation() const noexcept {
+    return url_mode_;
+  }
+
+private:
+  input_request(std::string method, std::string params, bool url_mode = false)
+    : method_(std::move(method)), params_(std::move(params)),
+      url_mode_(url_mode) {
+    // nop
+  }
+
+  std::string method_;
+  std::string params_;
+  bool url_mode_ = false;
+};
+
+/// The client's answer to an input_request: a result, or (2025-11-25 only)
+/// the error the client answered with.
+struct input_answer {
+  const json_value* result = nullptr;
+  const json_value* error = nullptr;
+
+  bool ok() const noexcept {
+    return result != nullptr;
+  }
+};
+
+/// The runtime's side of a running handler: where notifications go, whether
+/// the call was cancelled, and how to wait. Implemented by actors/; a test
+/// can implement it with a vector.
+class call_io {
+public:
+  virtual ~call_io() = default;
+
+  /// Sends an encoded notification on the stream of this call's request.
+  /// Called from the handler's thread.
+  virtual void send(std::string notification_json) = 0;
+
+  virtual bool cancelled() const noexcept = 0;
+
+  /// Waits `d` unless cancelled first; returns false if cancelled.
+  virtual bool wait(std::chrono::milliseconds d) = 0;
+};
+
+/// Everything a handler sees and can do. One context serves every round of
+/// a call: a handler that asks for input runs again, from the start, once
+/// the answers are in, and finds them via `ask`.
+class call_context {
+public:
+  call_context(revision rev, std::string name, json_document arguments);
+  ~call_context();
+
+  call_context(const call_context&) = delete;
+  call_context& operator=(const call_context&) = delete;
+
+  // -- what was asked ---------------------------------------------------------
+
+  /// The tool's or prompt's name (empty for resources).
+  const std::string& name() const noexcept {
+    return name_;
+  }
+
+  /// Arguments of tools/call or prompts/get (an object, maybe empty).
+  const json_value& arguments() const noexcept {
+    return args_;
+  }
+
+  /// A string argument, or `fallback`.
+  std::string_view arg_string(std::string_view key,
+                              std::string_view fallback = {}) const;
+
+  /// The URI of resources/read, and the template variables it matched.
+  const std::string& uri() const noexcept {
+    return uri_;
+  }
+
+  const uri_template::variables& uri_variables() const noexcept {
+    return uri_vars_;
+  }
+
+  revision protocol_revision() const noexcept {
+    return rev_;
+  }
+
+  /// True if the client declared `capability` ("sampling", "elicitation",
+  /// "roots", or a dotted sub-capability such as "elicitation.url").
+  bool client_supports(std::string_view capability) const;
+
+  /// The client's declared capabilities (an object).
+  const json_value& client_capabilities() const noexcept {
+    return caps_;
+  }
+
+  // -- telling the client -----------------------------------------------------
+
+  /// notifications/progress for this request, if the client asked for
+  /// progress. Values that do not increase are dropped, as the spec
+  /// requires; nothing is sent once the call has ended.
+  void progress(double done, std::optional<double> total = {},
+                std::string_view message = {});
+
+  /// notifications/message at `lvl` if the session's or request's level
+  /// lets it through.
+  void log(log_level lvl, std::string_view text,
+           std::string_view logger = {});
+
+  /// True if a message at `lvl` would be sent.
+  bool logs(log_level lvl) const noexcept {
+    return lvl >= level_;
+  }
+
+  // -- time -------------------------------------------------------------------
+
+  bool cancelled() const noexcept;
+
+  std::chrono::steady_clock::time_point deadline() const noexcept {
+    return deadline_;
+  }
+
+  /// Sleeps unless cancelled or past the deadline; false if it was cut short.
+  bool sleep_for(std::chrono::milliseconds d);
+
+  // -- asking the client ------------------------------------------------------
+
+  /// The client's answer to the input request named `key`, if it is in.
+  /// Otherwise records the request (to be sent or returned) and returns
+  /// nullopt; the handler then returns `input_required()`.
+  std::optional<input_answer> ask(std::string_view key,
+                                  const input_request& request);
+
+  input_required_t input_required() const noexcept {
+    return {};
+  }
+
+  // -- state across rounds ----------------------------------------------------
+
+  /// What `set_state` stored in an earlier round, or null.
+  const json_value* state() const noexcept;
+
+  /// Keeps `json` (encoded) for the next round. In 2026-07-28 it travels in
+  /// the integrity-protected requestState.
+  void set_state(std::string_view json);
+
+  // -- engine side ------------------------------------------------------------
+
+  /// Wiring done by the engine before the first round.
+  void set_io(call_io* io) noexcept {
+    io_ = io;
+  }
+  void set_client_capabilities(const json_value& caps);
+  void set_progress_token(std::optional<request_id> token);
+  void set_log_level(log_level lvl) noexcept {
+    level_ = lvl;
+  }
+  void set_deadline(std::chrono::steady_clock::time_point t) noexcept {
+    deadline_ = t;
+  }
+  void set_uri(std::string uri, uri_template::variables vars);
+
+  /// Adds an answer for `key` (a result object, or an error object).
+  void add_answer(std::string_view key, const json_value& value, bool error);
+
+  /// Requests recorded by `ask` in the last round that have no answer yet.
+  struct pending_ask {
+    std::string key;
+    input_request request;
+  };
+  const std::vector<pending_ask>& pending() const noexcept {
+    return pending_;
+  }
+
+  /// Capabilities that asks needed but the client did not declare.
+  const std::vector<std::string>& missing_capabilities() const noexcept {
+    return missing_caps_;
+  }
+
+  /// Clears the per-round records before running the handler again.
+  void begin_round();
+
+  /// Answers the handler used in the last round (key → result), for the
+  /// requestState of the next one.
+  std::string used_answers_json() const;
+
+  /// Encoded state, or empty.
+  const std::string& state_json() const noexcept {
+    return state_text_;
+  }
+
+  /// After this, progress and log notifications are dropped.
+  void finish() noexcept {
+    finished_.store(true, std::memory_order_release);
+  }
+
+private:
+  void send(std::string json);
+
+  revision rev_;
+  std::string name_;
+  json_document args_;
+  std::string uri_;
+  uri_template::variables uri_vars_;
+  json_document caps_;
+  std::optional<request_id> progress_token_;
+  double last_progress_ = -1e300;
+  log_level level_ = log_level::off;
+  std::chrono::steady_clock::time_point deadline_;
+  call_io* io_ = nullptr;
+  std::atomic<bool> finished_{false};
+  /// Answers by key: result or error objects.
+  json_document answers_;
+  std::vector<std::string> error_keys_;
+  std::vector<std::string> used_keys_;
+  std::vector<pending_ask> pending_;
+  std::vector<std::string> missing_caps_;
+  json_document state_doc_;
+  std::string state_text_;
+};
+
+} // namespace mcpvisor::protocol

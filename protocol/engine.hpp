@@ -1,0 +1,324 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "protocol/call_context.hpp"
+#include "protocol/catalog.hpp"
+#include "protocol/jsonrpc.hpp"
+#include "protocol/revision.hpp"
+#include "protocol/seal.hpp"
+
+/// The sans-I/O MCP engine. It is fed decoded messages and tells its caller
+/// what to send, which handlers to run, and when a session ends. It never
+/// touches a socket, a thread or an actor: the runtime (actors/) does that,
+/// and unit tests drive it with strings alone.
+namespace mcpvisor::protocol {
+
+/// Thrown by a handler to report a failure the model should see: a tool
+/// answers with `isError: true` and the text; a resource or prompt handler
+/// answers with a JSON-RPC error carrying the text. Any other exception is
+/// a crash of the session's actor (supervised, see actors/).
+struct tool_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// Settings of the engine; defaults are documented in
+/// docs/configuration.md.
+struct engine_config {
+  decode_limits limits;
+  /// Items per page of list results.
+  size_t page_size = 100;
+  /// resources/subscribe limit per session.
+  size_t max_subscriptions = 100;
+  /// Deadline of a server-to-client request (2025-11-25 sessions).
+  std::chrono::milliseconds input_timeout{std::chrono::minutes{5}};
+  /// Lifetime of an MRTR requestState (2026-07-28).
+  std::chrono::milliseconds request_state_ttl{std::chrono::minutes{10}};
+  /// Rounds of input a call may need before it is refused.
+  unsigned max_input_rounds = 16;
+  /// Level of notifications/message in a session before logging/setLevel.
+  log_level session_log_level = log_level::info;
+  /// Completion values returned at most.
+  size_t max_completions = 100;
+};
+
+/// What every session and request of one server shares.
+class server_context {
+public:
+  server_context(catalog& cat, engine_config cfg = {},
+                 std::array<uint8_t, 32> secret = random_secret())
+    : cat_(cat), cfg_(std::move(cfg)), sealer_(secret) {
+    // nop
+  }
+
+  catalog& cat() const noexcept {
+    return cat_;
+  }
+
+  const engine_config& config() const noexcept {
+    return cfg_;
+  }
+
+  const sealer& seal() const noexcept {
+    return sealer_;
+  }
+
+  /// Encoded ServerCapabilities.
+  std::string capabilities_json(bool stateless) const;
+
+  /// Encoded Implementation of the server.
+  std::string server_info_json() const;
+
+private:
+  catalog& cat_;
+  engine_config cfg_;
+  sealer sealer_;
+};
+
+/// A message for the client.
+struct outgoing {
+  std::string json;
+  /// The client request this message belongs to: its response stream.
+  /// Empty for messages on a session's own stream (list changes, updates).
+  request_id stream;
+  /// The response that completes `stream`.
+  bool final = false;
+  /// HTTP status a stateless error must be sent with (400, 404); 0 means
+  /// the usual 200.
+  int http_status = 0;
+};
+
+/// One handler invocation (tools/call, resources/read, prompts/get) that the
+/// runtime runs on a worker or inline, once per round, and hands back to
+/// the engine with `finish`.
+class pending_call {
+public:
+  enum class kind : uint8_t { tool, resource, prompt };
+
+  kind what() const noexcept {
+    return kind_;
+  }
+
+  const request_id& id() const noexcept {
+    return id_;
+  }
+
+  execution where() const noexcept {
+    return exec_;
+  }
+
+  std::chrono::steady_clock::time_point deadline() const noexcept {
+    return ctx_->deadline();
+  }
+
+  /// True for read-only or idempotent calls that may run again if the
+  /// session crashed while they were in flight.
+  bool replayable() const noexcept {
+    return replayable_;
+  }
+
+  bool stateless() const noexcept {
+    return stateless_;
+  }
+
+  call_context& context() noexcept {
+    return *ctx_;
+  }
+
+  /// Runs the handler once. `tool_error` becomes an error result; any other
+  /// exception propagates to the caller (the runtime turns it into a crash
+  /// of the session actor).
+  void run();
+
+  /// Name of the tool or prompt, or the URI.
+  const std::string& target() const noexcept {
+    return target_;
+  }
+
+private:
+  friend class engine_access;
+
+  kind kind_ = kind::tool;
+  request_id id_;
+  std::string target_;
+  execution exec_ = execution::worker;
+  bool replayable_ = false;
+  bool stateless_ = false;
+  unsigned rounds_ = 0;
+  std::string digest_;
+  std::shared_ptr<const catalog_snapshot> snap_;
+  const catalog_snapshot::tool_entry* tool_ = nullptr;
+  read_handler read_;
+  const catalog_snapshot::prompt_entry* prompt_ = nullptr;
+  cache_hint cache_;
+  std::unique_ptr<call_context> ctx_;
+  std::optional<tool_result> tool_out_;
+  std::optional<read_result> read_out_;
+  std::optional<prompt_result> prompt_out_;
+  std::string error_text_;
+  bool cancelled_ = false;
+  bool done_ = false;
+};
+
+/// What the engine asks its caller to do after a message.
+struct engine_output {
+  std::vector<outgoing> messages;
+  /// Handler runs to start (run(), then finish()).
+  std::vector<std::shared_ptr<pending_call>> calls;
+  /// A 2026-07-28 subscriptions/listen stream to register.
+  struct listen {
+    request_id id;
+    bool tools = false;
+    bool prompts = false;
+    bool resources = false;
+    std::vector<std::string> uris;
+  };
+  std::optional<listen> subscribe;
+  /// Requests the client cancelled (notifications/cancelled on a stateless
+  /// channel such as stdio): the runtime cancels their calls.
+  std::vector<request_id> cancels;
+
+  void clear() {
+    messages.clear();
+    calls.clear();
+    subscribe.reset();
+    cancels.clear();
+  }
+};
+
+/// The state of one 2025-11-25-family session (also 2025-06-18, 2025-03-26
+/// and 2024-11-05): lifecycle, negotiated revision, client capabilities, log
+/// level, resource subscriptions, calls in flight and server-to-client
+/// requests awaiting answers.
+class session {
+public:
+  explicit session(const server_context& srv);
+  ~session();
+
+  /// Handles one message from the client.
+  void receive(message& msg, engine_output& out);
+
+  /// A handler round of `call` finished (after `call.run()`).
+  void finish(pending_call& call, engine_output& out);
+
+  /// Cancels a call (deadline passed, stream closed, or the session ends):
+  /// its handler is told, and unless `silent` the client gets an error.
+  void cancel(const request_id& id, std::string_view reason, bool silent,
+              engine_output& out);
+
+  /// Expires server-to-client requests past their deadline.
+  void tick(std::chrono::steady_clock::time_point now, engine_output& out);
+
+  /// A catalog change: notifications for this session's own stream.
+  void notify_change(catalog_change what, std::string_view uri,
+                     engine_output& out);
+
+  // -- properties -------------------------------------------------------------
+
+  bool initialized() const noexcept {
+    return initialized_;
+  }
+
+  revision rev() const noexcept {
+    return rev_;
+  }
+
+  const std::string& client_name() const noexcept {
+    return client_name_;
+  }
+
+  log_level level() const noexcept {
+    return level_;
+  }
+
+  size_t calls_in_flight() const noexcept {
+    return calls_.size();
+  }
+
+  bool subscribed(std::string_view uri) const;
+
+  /// The earliest deadline of anything pending, if any.
+  std::optional<std::chrono::steady_clock::time_point> next_deadline() const;
+
+  // -- checkpoints ------------------------------------------------------------
+
+  /// Encoded state that survives a crash of the actor: revision, client
+  /// capabilities and info, log level, subscriptions, next request id.
+  std::string checkpoint() const;
+
+  /// Restores a checkpoint; false if it is not one.
+  bool restore(std::string_view checkpoint);
+
+private:
+  struct server_request {
+    request_id call;
+    std::string key;
+    std::chrono::steady_clock::time_point deadline;
+  };
+
+  void request(message& msg, engine_output& out);
+  void answer(message& msg, engine_output& out);
+  void send_asks(pending_call& call, engine_output& out);
+
+  const server_context& srv_;
+  bool initialized_ = false;
+  bool ready_ = false;
+  revision rev_ = latest_session_revision;
+  json_document caps_;
+  std::string client_name_;
+  std::string client_info_;
+  log_level level_;
+  std::unordered_set<std::string> subscriptions_;
+  std::unordered_map<request_id, std::shared_ptr<pending_call>,
+                     request_id_hash>
+    calls_;
+  std::unordered_map<request_id, server_request, request_id_hash> asks_;
+  int64_t next_request_id_ = 1;
+};
+
+/// Serves one stateless 2026-07-28 request (no session). `headers` are the
+/// HTTP request's MCP headers (nullptr on stdio).
+struct mcp_headers {
+  std::string_view protocol_version;
+  bool has_method = false;
+  std::string_view method;
+  bool has_name = false;
+  std::string_view name;
+  /// Mcp-Param-* headers: {name part as sent, value}.
+  std::vector<std::pair<std::string_view, std::string_view>> params;
+};
+
+void serve_stateless(const server_context& srv, message& msg,
+                     const mcp_headers* headers, engine_output& out);
+
+/// A handler round of a stateless call finished.
+void finish_stateless(const server_context& srv, pending_call& call,
+                      engine_output& out);
+
+/// Checks the HTTP headers of a stateless request against its body: the
+/// error to answer with (-32020, HTTP 400), or nullopt if they agree.
+std::optional<outgoing> check_headers(const server_context& srv,
+                                      const message& msg,
+                                      const mcp_headers& headers);
+
+/// Encodes a notification for a subscriptions/listen stream.
+std::string listen_notification(const request_id& subscription,
+                                std::string_view method,
+                                std::string_view uri = {});
+
+/// The graceful end of a subscriptions/listen stream (server shutdown).
+std::string listen_closed(const request_id& subscription);
+
+/// A JSON-RPC error answer to a message that could not be decoded.
+outgoing decode_failure(const decode_error& err);
+
+} // namespace mcpvisor::protocol

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+/// JSON helpers on top of RapidJSON shared by the protocol engine.
+namespace mcpvisor::protocol {
+
+using json_value = rapidjson::Value;
+using json_document = rapidjson::Document;
+using json_allocator = rapidjson::Document::AllocatorType;
+
+/// Writes compact JSON into a std::string that it owns (RapidJSON's output
+/// stream concept over std::string, no intermediate buffer copy).
+class string_sink {
+public:
+  using Ch = char;
+
+  explicit string_sink(std::string& out) : out_(out) {
+    // nop
+  }
+
+  void Put(char c) {
+    out_.push_back(c);
+  }
+
+  void Flush() {
+    // nop
+  }
+
+  std::string& str() noexcept {
+    return out_;
+  }
+
+private:
+  std::string& out_;
+};
+
+using json_writer = rapidjson::Writer<string_sink>;
+
+/// Compact JSON text of `v`.
+std::string to_json(const json_value& v);
+
+/// Appends compact JSON text of `v` to `out`.
+void append_json(std::string& out, const json_value& v);
+
+/// Appends `text` as a quoted JSON string.
+void append_quoted(std::string& out, std::string_view text);
+
+/// Parses JSON that the program itself wrote (schemas of built-in tools);
+/// nullopt if it is not valid JSON.
+std::optional<json_document> parse_json(std::string_view text);
+
+/// Member lookup that tolerates non-objects: null if `obj` is not an object
+/// or has no member `key`.
+const json_value* find_member(const json_value* obj, std::string_view key);
+
+/// String view of a string value, nullopt otherwise.
+std::optional<std::string_view> as_string(const json_value* v);
+
+/// Compact JSON with object members sorted by key, so that two texts of the
+/// same value give the same bytes (used for digests).
+std::string canonical_json(const json_value& v);
+
+/// Deep copy of `v` into a document of its own.
+json_document copy_document(const json_value& v);
+
+} // namespace mcpvisor::protocol
