@@ -82,13 +82,19 @@ std::string_view input_request::capability() const noexcept {
 // -- call_context -------------------------------------------------------------
 
 call_context::call_context(revision rev, std::string name,
-                           json_document arguments)
-  : rev_(rev), name_(std::move(name)), args_(std::move(arguments)) {
-  if (!args_.IsObject())
+                           const json_value* arguments)
+  : rev_(rev), name_(std::move(name)) {
+  if (arguments != nullptr && arguments->IsObject())
+    args_.CopyFrom(*arguments, arena_);
+  else
     args_.SetObject();
   caps_.SetObject();
   answers_.SetObject();
   deadline_ = std::chrono::steady_clock::time_point::max();
+}
+
+std::string call_context::canonical_arguments() const {
+  return canonical_json(args_);
 }
 
 call_context::~call_context() = default;
@@ -119,9 +125,8 @@ bool has_capability(const json_value& caps, std::string_view capability) {
 }
 
 void call_context::set_client_capabilities(const json_value& caps) {
-  caps_.CopyFrom(caps, caps_.GetAllocator());
-  if (!caps_.IsObject())
-    caps_.SetObject();
+  if (caps.IsObject())
+    caps_.CopyFrom(caps, arena_);
 }
 
 void call_context::set_progress_token(std::optional<request_id> token) {
@@ -236,7 +241,7 @@ void call_context::set_state(std::string_view json) {
 
 void call_context::add_answer(std::string_view key, const json_value& value,
                               bool error) {
-  auto& alloc = answers_.GetAllocator();
+  auto& alloc = arena_;
   json_value k(key.data(), static_cast<rapidjson::SizeType>(key.size()), alloc);
   json_value v(value, alloc);
   auto existing = answers_.FindMember(k);

@@ -86,10 +86,11 @@ std::string server_context::capabilities_json(bool stateless) const {
   return out;
 }
 
-std::string server_context::server_info_json() const {
+server_context::server_context(catalog& cat, engine_config cfg,
+                               std::array<uint8_t, 32> secret)
+  : cat_(cat), cfg_(std::move(cfg)), sealer_(secret) {
   const auto& info = cat_.info();
-  std::string out;
-  string_sink sink{out};
+  string_sink sink{server_info_};
   json_writer w{sink};
   w.StartObject();
   auto str = [&](const char* k, const std::string& v) {
@@ -104,7 +105,8 @@ std::string server_context::server_info_json() const {
   str("description", info.description);
   str("websiteUrl", info.website_url);
   w.EndObject();
-  return out;
+  result_meta_ = R"({"io.modelcontextprotocol/serverInfo":)" + server_info_
+                 + "}";
 }
 
 namespace {
@@ -147,10 +149,7 @@ void decorate(const scope& s, std::string& result,
     add_member(result, "ttlMs", std::to_string(cache->ttl_ms));
     add_member(result, "cacheScope", cache->shared ? "\"public\"" : "\"private\"");
   }
-  std::string meta = R"({"io.modelcontextprotocol/serverInfo":)";
-  meta += s.srv.server_info_json();
-  meta += '}';
-  add_member(result, "_meta", meta);
+  add_member(result, "_meta", s.srv.result_meta_json());
 }
 
 void push_result(engine_output& out, const scope& s, const request_id& id,
@@ -332,17 +331,23 @@ std::string required_capabilities(const std::vector<std::string>& caps) {
   return out;
 }
 
-/// The digest that binds a requestState to the request it came from.
-std::string call_digest(std::string_view method, const message& msg) {
-  std::string bound{method};
+std::string method_of(const pending_call& call) {
+  switch (call.what()) {
+    case pending_call::kind::tool: return "tools/call";
+    case pending_call::kind::resource: return "resources/read";
+    case pending_call::kind::prompt: return "prompts/get";
+  }
+  return {};
+}
+
+/// The digest that binds a requestState to the request it came from:
+/// method, target (tool, prompt or URI) and arguments.
+std::string call_digest(pending_call& call) {
+  std::string bound = method_of(call);
   bound += '\n';
-  for (const char* key : {"name", "uri"})
-    if (auto v = string_param(msg, key)) {
-      bound += *v;
-      bound += '\n';
-    }
-  if (auto* args = msg.param("arguments"))
-    bound += canonical_json(*args);
+  bound += call.target();
+  bound += '\n';
+  bound += call.context().canonical_arguments();
   return base64url_encode(sha256(bound));
 }
 
@@ -351,15 +356,14 @@ std::string call_digest(std::string_view method, const message& msg) {
 std::shared_ptr<pending_call> new_call(const scope& s, message& msg,
                                        pending_call::kind kind,
                                        std::string target,
-                                       json_document args) {
+                                       const json_value* args) {
   std::shared_ptr<pending_call> p;
   auto& c = A::make(p);
   A::kind(c) = kind;
   A::id(c) = msg.id;
   A::target(c) = target;
   A::stateless(c) = s.stateless;
-  auto ctx = std::make_unique<call_context>(s.rev, std::move(target),
-                                            std::move(args));
+  auto ctx = std::make_unique<call_context>(s.rev, std::move(target), args);
   if (s.caps != nullptr)
     ctx->set_client_capabilities(*s.caps);
   ctx->set_progress_token(progress_token(msg));
@@ -371,10 +375,11 @@ std::shared_ptr<pending_call> new_call(const scope& s, message& msg,
 /// For stateless calls: opens requestState and merges inputResponses into
 /// the context. Answers and returns false on tampering or bad shapes.
 bool load_round_inputs(const scope& s, message& msg, pending_call& call,
-                       std::string_view method, engine_output& out) {
+                       engine_output& out) {
   auto& ctx = *A::ctx(call);
-  A::digest(call) = call_digest(method, msg);
   if (auto* state = msg.param("requestState")) {
+    auto method = method_of(call);
+    A::digest(call) = call_digest(call);
     auto token = as_string(state);
     auto payload = token ? s.srv.seal().open("state", *token) : std::nullopt;
     auto doc = payload ? parse_json(*payload) : std::nullopt;
@@ -440,11 +445,10 @@ std::shared_ptr<pending_call> call_tool(const scope& s, message& msg,
                "tools/call arguments must be an object");
     return nullptr;
   }
-  json_document args_doc;
-  if (args != nullptr && args->IsObject())
-    args_doc.CopyFrom(*args, args_doc.GetAllocator());
-  else
-    args_doc.SetObject();
+  static const json_value empty_object{rapidjson::kObjectType};
+  const json_value& arguments = args != nullptr && args->IsObject()
+                                  ? *args
+                                  : empty_object;
   // capabilities the tool cannot work without
   std::vector<std::string> missing;
   for (auto& cap : entry->def.requires_capabilities)
@@ -465,8 +469,8 @@ std::shared_ptr<pending_call> call_tool(const scope& s, message& msg,
   }
   // arguments against the input schema (SEP-1303: a tool error, not a
   // protocol error, so the model can correct itself)
-  if (!entry->input.accepts(args_doc)) {
-    auto errors = entry->input.validate(args_doc);
+  if (!entry->input.accepts(arguments)) {
+    auto errors = entry->input.validate(arguments);
     auto r = tool_result::error("Invalid arguments for tool '"
                                 + entry->def.name
                                 + "': " + json_schema::describe(errors));
@@ -476,7 +480,7 @@ std::shared_ptr<pending_call> call_tool(const scope& s, message& msg,
     return nullptr;
   }
   auto call = new_call(s, msg, pending_call::kind::tool, entry->def.name,
-                       std::move(args_doc));
+                       &arguments);
   A::snap(*call) = snap;
   A::tool(*call) = entry;
   A::exec(*call) = entry->def.exec;
@@ -517,10 +521,8 @@ std::shared_ptr<pending_call> read_resource(const scope& s, message& msg,
                "Resource not found", data);
     return nullptr;
   }
-  json_document none;
-  none.SetObject();
   auto call = new_call(s, msg, pending_call::kind::resource, std::string{*uri},
-                       std::move(none));
+                       nullptr);
   A::snap(*call) = snap;
   A::read(*call) = std::move(handler);
   A::exec(*call) = exec;
@@ -552,9 +554,8 @@ std::shared_ptr<pending_call> get_prompt(const scope& s, message& msg,
                "prompts/get arguments must be an object of strings");
     return nullptr;
   }
-  json_document args_doc;
-  args_doc.SetObject();
-  if (args != nullptr && args->IsObject()) {
+  bool has_args = args != nullptr && args->IsObject();
+  if (has_args) {
     for (auto& m : args->GetObject()) {
       if (!m.value.IsString()) {
         push_error(out, msg.id, errc::invalid_params,
@@ -563,10 +564,9 @@ std::shared_ptr<pending_call> get_prompt(const scope& s, message& msg,
         return nullptr;
       }
     }
-    args_doc.CopyFrom(*args, args_doc.GetAllocator());
   }
   for (auto& a : entry->def.arguments) {
-    if (a.required && find_member(&args_doc, a.name) == nullptr) {
+    if (a.required && find_member(has_args ? args : nullptr, a.name) == nullptr) {
       push_error(out, msg.id, errc::invalid_params,
                  "prompt '" + entry->def.name + "' needs argument '" + a.name
                    + "'");
@@ -574,7 +574,7 @@ std::shared_ptr<pending_call> get_prompt(const scope& s, message& msg,
     }
   }
   auto call = new_call(s, msg, pending_call::kind::prompt, entry->def.name,
-                       std::move(args_doc));
+                       has_args ? args : nullptr);
   A::snap(*call) = snap;
   A::prompt(*call) = entry;
   A::exec(*call) = entry->def.exec;
@@ -697,15 +697,6 @@ void refuse_missing_capabilities(const scope& s, pending_call& call,
              "the request needs a client capability that was not declared: "
                + missing.front(),
              data, s.stateless ? 400 : 0);
-}
-
-std::string method_of(const pending_call& call) {
-  switch (call.what()) {
-    case pending_call::kind::tool: return "tools/call";
-    case pending_call::kind::resource: return "resources/read";
-    case pending_call::kind::prompt: return "prompts/get";
-  }
-  return {};
 }
 
 /// Methods both eras share, after era-specific checks.
@@ -1390,7 +1381,7 @@ void serve_stateless(const server_context& srv, message& msg,
   dispatch(s, msg, out);
   for (size_t i = before; i < out.calls.size(); ++i) {
     auto& call = *out.calls[i];
-    if (!load_round_inputs(s, msg, call, method_of(call), out)) {
+    if (!load_round_inputs(s, msg, call, out)) {
       out.calls.resize(i);
       return;
     }
@@ -1437,6 +1428,8 @@ void finish_stateless(const server_context& srv, pending_call& call,
                   .count();
   std::string payload = R"({"m":)";
   append_quoted(payload, method_of(call));
+  if (A::digest(call).empty())
+    A::digest(call) = call_digest(call);
   payload += R"(,"d":)";
   append_quoted(payload, A::digest(call));
   payload += R"(,"e":)";
@@ -1451,10 +1444,7 @@ void finish_stateless(const server_context& srv, pending_call& call,
   result += R"(,"requestState":)";
   append_quoted(result, srv.seal().seal("state", payload));
   result += '}';
-  std::string meta = R"({"io.modelcontextprotocol/serverInfo":)";
-  meta += srv.server_info_json();
-  meta += '}';
-  add_member(result, "_meta", meta);
+  add_member(result, "_meta", srv.result_meta_json());
   outgoing o;
   o.json = encode_result(call.id(), result);
   o.stream = call.id();

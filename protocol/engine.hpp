@@ -55,10 +55,7 @@ struct engine_config {
 class server_context {
 public:
   server_context(catalog& cat, engine_config cfg = {},
-                 std::array<uint8_t, 32> secret = random_secret())
-    : cat_(cat), cfg_(std::move(cfg)), sealer_(secret) {
-    // nop
-  }
+                 std::array<uint8_t, 32> secret = random_secret());
 
   catalog& cat() const noexcept {
     return cat_;
@@ -76,12 +73,21 @@ public:
   std::string capabilities_json(bool stateless) const;
 
   /// Encoded Implementation of the server.
-  std::string server_info_json() const;
+  const std::string& server_info_json() const noexcept {
+    return server_info_;
+  }
+
+  /// Encoded `_meta` of every 2026-07-28 result (the server's identity).
+  const std::string& result_meta_json() const noexcept {
+    return result_meta_;
+  }
 
 private:
   catalog& cat_;
   engine_config cfg_;
   sealer sealer_;
+  std::string server_info_;
+  std::string result_meta_;
 };
 
 /// A message for the client.
