@@ -34,7 +34,8 @@ std::optional<log_level> parse_log_level(std::string_view text) noexcept {
 
 input_request input_request::elicit_form(std::string_view message,
                                          std::string_view requested_schema_json) {
-  std::string p = R"({"mode":"form","message":)";
+  // "mode":"form" is the default and unknown to clients before 2025-11-25
+  std::string p = R"({"message":)";
   append_quoted(p, message);
   p += R"(,"requestedSchema":)";
   p += requested_schema_json;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,14 @@ enum class log_level : uint8_t {
 
 std::string_view to_string(log_level lvl) noexcept;
 std::optional<log_level> parse_log_level(std::string_view text) noexcept;
+
+/// Thrown by a handler to report a failure the model should see: a tool
+/// answers with `isError: true` and the text; a resource or prompt handler
+/// answers with a JSON-RPC error carrying the text. Any other exception is
+/// a crash of the session's actor (supervised, see actors/).
+struct tool_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 /// True if the capabilities object `caps` declares `capability`: a top-level
 /// key ("sampling") or a dotted path ("elicitation.url").
@@ -112,6 +121,13 @@ public:
 
   /// Waits `d` unless cancelled first; returns false if cancelled.
   virtual bool wait(std::chrono::milliseconds d) = 0;
+
+  /// Ends the request's SSE stream now, keeping the call running: the
+  /// client resumes with GET and Last-Event-ID and gets the rest from the
+  /// replay buffer (2025-11-25 polling). No effect where it does not apply.
+  virtual void close_stream() {
+    // nop
+  }
 };
 
 /// Everything a handler sees and can do. One context serves every round of
@@ -180,6 +196,13 @@ public:
   /// lets it through.
   void log(log_level lvl, std::string_view text,
            std::string_view logger = {});
+
+  /// Closes the SSE stream of this request early; the client polls for the
+  /// rest (see call_io::close_stream).
+  void close_stream() {
+    if (io_ != nullptr)
+      io_->close_stream();
+  }
 
   /// True if a message at `lvl` would be sent.
   bool logs(log_level lvl) const noexcept {

@@ -23,14 +23,6 @@
 /// and unit tests drive it with strings alone.
 namespace mcpvisor::protocol {
 
-/// Thrown by a handler to report a failure the model should see: a tool
-/// answers with `isError: true` and the text; a resource or prompt handler
-/// answers with a JSON-RPC error carrying the text. Any other exception is
-/// a crash of the session's actor (supervised, see actors/).
-struct tool_error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
 /// Settings of the engine; defaults are documented in
 /// docs/configuration.md.
 struct engine_config {

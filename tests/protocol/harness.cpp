@@ -6,9 +6,10 @@ namespace mcpvisor::test {
 
 using namespace proto;
 
-harness::harness(engine_config cfg)
+harness::harness(engine_config cfg, bool with_test_definitions)
   : srv(cat, std::move(cfg)), sess(srv) {
-  add_test_definitions(cat);
+  if (with_test_definitions)
+    add_test_definitions(cat);
 }
 
 void harness::drain(engine_output& out, std::vector<outgoing>& msgs,

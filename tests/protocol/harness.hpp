@@ -29,7 +29,10 @@ public:
 /// Drives the engine with strings, as a transport would, running every
 /// handler round synchronously.
 struct harness {
-  explicit harness(proto::engine_config cfg = {});
+  /// With `with_test_definitions`, the catalog starts with the tools,
+  /// resources and prompts of add_test_definitions.
+  explicit harness(proto::engine_config cfg = {},
+                   bool with_test_definitions = true);
 
   proto::catalog cat;
   proto::server_context srv;
