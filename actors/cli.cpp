@@ -8,26 +8,112 @@ namespace mcpvisor::actors {
 
 namespace {
 
-/// Adds a flag for a duration kept in milliseconds.
-void add_ms(CLI::App& app, const std::string& name,
-            std::chrono::milliseconds& target, const std::string& help) {
+template <class Duration>
+void add_duration(CLI::App& app, const std::string& name, Duration& target,
+                  const std::string& help) {
+  using unit = typename Duration::period;
+  const char* suffix = std::is_same_v<unit, std::milli> ? " (ms)" : " (s)";
   app.add_option_function<int64_t>(
-       name, [&target](int64_t v) { target = std::chrono::milliseconds{v}; },
-       help)
+       name, [&target](int64_t v) { target = Duration{v}; }, help + suffix)
     ->default_str(std::to_string(target.count()))
-    ->check(CLI::PositiveNumber);
+    ->check(CLI::NonNegativeNumber);
+}
+
+bool split_listen(const std::string& listen, std::string& host, uint16_t& port) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos)
+    return false;
+  host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  try {
+    auto p = std::stoul(listen.substr(colon + 1));
+    if (p > 65535)
+      return false;
+    port = static_cast<uint16_t>(p);
+  } catch (...) {
+    return false;
+  }
+  return !host.empty();
 }
 
 } // namespace
 
 parse_result parse_command_line(int argc, char** argv) {
   options opts;
-  auto& tree = opts.node.tree;
+  auto& rt = opts.node.runtime;
+  auto& tree = rt.tree;
+  auto& http = opts.http;
+  auto& eng = opts.engine;
   CLI::App app{"mcpvisor: an MCP server runtime supervised like an OTP "
                "system"};
   app.set_config("--config", "", "read options from a TOML file");
-  app.add_option("--meta-shards", tree.meta_shards,
-                 "meta-shards under the root")
+  std::string listen = "127.0.0.1:8080";
+  app.add_option("--listen", listen,
+                 "serve MCP at http://HOST:PORT/mcp")
+    ->capture_default_str();
+  app.add_option("--tools", opts.tools, "built-in set: default or conformance")
+    ->capture_default_str()
+    ->check(CLI::IsMember({"default", "conformance"}));
+  app.add_option("--files-root", opts.tool_options.files_root,
+                 "directory the default set serves as read-only resources");
+  app.add_flag("--stdio", opts.stdio,
+               "serve one session on stdin/stdout instead of HTTP");
+  // -- HTTP --
+  app.add_option("--io-threads", http.io_threads, "threads running HTTP I/O")
+    ->capture_default_str()
+    ->check(CLI::Range(1, 64));
+  app.add_option("--max-body-bytes", http.max_body_bytes,
+                 "largest request body")
+    ->capture_default_str();
+  app.add_option("--max-header-bytes", http.max_header_bytes,
+                 "largest request header block")
+    ->capture_default_str();
+  add_duration(app, "--read-timeout", http.read_timeout,
+               "time to read a request, and keep-alive idle limit");
+  app.add_option("--max-connections", http.max_connections,
+                 "open connections beyond this are refused")
+    ->capture_default_str();
+  app.add_option("--allowed-host", http.allowed_hosts,
+                 "Host/Origin host accepted besides localhost (repeatable)");
+  app.add_option("--allowed-origin", http.allowed_origins,
+                 "Origin accepted as given (repeatable)");
+  // -- sessions and handlers --
+  app.add_option("--workers", rt.workers, "threads running tool handlers")
+    ->capture_default_str()
+    ->check(CLI::Range(1, 1024));
+  app.add_option("--worker-queue", rt.worker_queue,
+                 "handler runs waiting for a thread before new ones are refused")
+    ->capture_default_str();
+  add_duration(app, "--idle-timeout", rt.idle_timeout,
+               "a session unused this long ends");
+  app.add_option("--max-sessions", rt.max_sessions,
+                 "sessions beyond this are refused with 503")
+    ->capture_default_str();
+  app.add_option("--max-calls-per-session", rt.max_calls_per_session,
+                 "calls one session may have in flight")
+    ->capture_default_str();
+  app.add_option("--stateless-actors", rt.stateless_actors,
+                 "actors serving stateless 2026-07-28 requests")
+    ->capture_default_str()
+    ->check(CLI::Range(1, 1024));
+  app.add_option("--replay-events", rt.streams.replay_events,
+                 "SSE events kept per session for resumption")
+    ->capture_default_str();
+  app.add_option("--sse-retry-ms", rt.streams.retry_ms,
+                 "SSE retry sent to 2025-11-25 clients")
+    ->capture_default_str();
+  // -- protocol --
+  app.add_option("--page-size", eng.page_size, "items per page of list results")
+    ->capture_default_str()
+    ->check(CLI::Range(1, 100000));
+  app.add_option("--max-subscriptions", eng.max_subscriptions,
+                 "resource subscriptions per session")
+    ->capture_default_str();
+  add_duration(app, "--input-timeout", eng.input_timeout,
+               "deadline of a server-to-client request");
+  // -- tree --
+  app.add_option("--meta-shards", tree.meta_shards, "meta-shards under the root")
     ->capture_default_str()
     ->check(CLI::Range(1, 1024));
   app.add_option("--shards", tree.shards_per_meta, "shards per meta-shard")
@@ -37,18 +123,19 @@ parse_result parse_command_line(int argc, char** argv) {
                  "meta-shard restarts the root tolerates per period")
     ->capture_default_str()
     ->check(CLI::NonNegativeNumber);
-  add_ms(app, "--root-period-ms", tree.root_period, "root restart window");
+  add_duration(app, "--root-period-ms", tree.root_period, "root restart window");
   app.add_option("--meta-intensity", tree.meta_intensity,
                  "shard restarts a meta-shard tolerates per period")
     ->capture_default_str()
     ->check(CLI::NonNegativeNumber);
-  add_ms(app, "--meta-period-ms", tree.meta_period,
-         "meta-shard restart window");
+  add_duration(app, "--meta-period-ms", tree.meta_period,
+               "meta-shard restart window");
   app.add_option("--shard-intensity", tree.shard_intensity,
                  "session restarts a shard tolerates per period")
     ->capture_default_str()
     ->check(CLI::NonNegativeNumber);
-  add_ms(app, "--shard-period-ms", tree.shard_period, "shard restart window");
+  add_duration(app, "--shard-period-ms", tree.shard_period,
+               "shard restart window");
   app.add_option("--scheduler-threads", opts.node.scheduler_threads,
                  "CAF scheduler threads (0: one per core)")
     ->capture_default_str();
@@ -68,6 +155,10 @@ parse_result parse_command_line(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // Help goes to stdout as asked for; errors to stderr.
     return app.exit(e, std::cout, std::cerr) == 0 ? 0 : 2;
+  }
+  if (!split_listen(listen, http.host, http.port)) {
+    std::cerr << "--listen must be HOST:PORT, not '" << listen << "'\n";
+    return 2;
   }
   if (log_level == "debug")
     log::set_level(log::level::debug);

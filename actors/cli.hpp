@@ -1,14 +1,25 @@
 #pragma once
 
+#include <string>
 #include <variant>
 
 #include "actors/node.hpp"
+#include "actors/tool_sets.hpp"
+#include "protocol/engine.hpp"
+#include "transports/http_server.hpp"
 
 namespace mcpvisor::actors {
 
 /// Everything the command line and the config file set.
 struct options {
   node_config node;
+  transports::http_config http;
+  protocol::engine_config engine;
+  /// `--tools`: the built-in set to serve.
+  std::string tools = "default";
+  tool_set_options tool_options;
+  /// `--stdio`: serve one session on stdin/stdout instead of HTTP.
+  bool stdio = false;
 };
 
 /// Either options, or the exit status to leave with at once (after --help,
@@ -26,6 +37,9 @@ public:
   }
   options* operator->() {
     return &std::get<0>(value_);
+  }
+  options& operator*() {
+    return std::get<0>(value_);
   }
   int error() const {
     return std::get<1>(value_);

@@ -1,6 +1,7 @@
-// mcpvisor: the process. Parses the command line, starts the node (actor
-// system and supervision tree), waits for SIGINT/SIGTERM or for the tree to
-// give up, and exits with the tree's verdict.
+// mcpvisor: the process. Parses the command line, loads the tool set, starts
+// the node (actor system and supervision tree) and the transport, waits for
+// SIGINT/SIGTERM, the end of stdin, or the tree giving up, and exits with the
+// tree's verdict. The one file that wires actors/ and transports/ together.
 
 #include <csignal>
 #include <cstdio>
@@ -10,9 +11,12 @@
 #include <pthread.h>
 
 #include "actors/cli.hpp"
+#include "actors/gateway.hpp"
 #include "actors/log.hpp"
 #include "actors/node.hpp"
 #include "supervision/errors.hpp"
+#include "transports/http_server.hpp"
+#include "transports/stdio.hpp"
 
 namespace {
 
@@ -33,29 +37,65 @@ sigset_t block_signals() {
 
 int main(int argc, char** argv) {
   using namespace mcpvisor;
-  auto opts = actors::parse_command_line(argc, argv);
-  if (!opts)
-    return opts.error();
+  auto parsed = actors::parse_command_line(argc, argv);
+  if (!parsed)
+    return parsed.error();
+  auto& opts = *parsed;
+  protocol::catalog cat{protocol::server_info{}};
+  std::string error;
+  auto set = actors::load_tool_set(opts.tools, cat, opts.tool_options, &error);
+  if (!set) {
+    log::error("cannot load tool set", {{"reason", error}});
+    return 2;
+  }
+  protocol::server_context srv{cat, opts.engine};
   auto signals = block_signals();
-  actors::node n{opts->node};
-  if (auto err = n.start()) {
+  actors::node n{opts.node, &srv};
+  if (auto err = n.start(set->periodic)) {
     log::error("start failed", {{"reason", supervision::describe(err)}});
     return 1;
   }
+  actors::gateway gw{n.rt()};
   std::thread signal_thread{[&] {
     int sig = 0;
     sigwait(&signals, &sig);
     if (sig == SIGUSR1)
-      return; // the tree ended by itself
+      return; // the node ended by itself
     log::info("stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
     n.stop();
   }};
-  log::info("ready", {{"meta_shards", std::to_string(opts->node.tree.meta_shards)},
-                      {"shards_per_meta",
-                       std::to_string(opts->node.tree.shards_per_meta)}});
+  std::unique_ptr<transports::http_server> http;
+  std::thread stdio_thread;
+  if (opts.stdio) {
+    log::info("ready", {{"transport", "stdio"}, {"tools", opts.tools}});
+    stdio_thread = std::thread{[&] {
+      transports::serve_stdio(gw, opts.engine.limits.max_message_bytes);
+      log::info("stdin closed");
+      n.stop();
+    }};
+  } else {
+    http = std::make_unique<transports::http_server>(gw, opts.http);
+    if (auto err = http->start()) {
+      log::error("cannot serve HTTP", {{"reason", *err}});
+      n.stop();
+    } else {
+      auto url = "http://" + opts.http.host + ":" + std::to_string(http->port())
+                 + opts.http.path;
+      log::info("ready", {{"url", url}, {"tools", opts.tools},
+                          {"meta_shards", std::to_string(opts.node.runtime.tree.meta_shards)},
+                          {"shards_per_meta",
+                           std::to_string(opts.node.runtime.tree.shards_per_meta)}});
+    }
+  }
   int status = n.wait();
+  if (http)
+    http->stop();
   pthread_kill(signal_thread.native_handle(), SIGUSR1);
   signal_thread.join();
+  if (stdio_thread.joinable()) {
+    // stdin may still be open after SIGTERM: do not wait for it
+    stdio_thread.detach();
+  }
   if (status == 0)
     log::info("stopped");
   else

@@ -3,9 +3,12 @@
 #include <thread>
 
 #include <caf/atom.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include "actors/messages.hpp"
+#include "actors/stateless.hpp"
 #include "supervision/errors.hpp"
 #include "supervision/supervisor.hpp"
 
@@ -27,14 +30,54 @@ std::unique_ptr<caf::actor_system_config> make_config(const node_config& cfg) {
   return res;
 }
 
+using run_atom = caf::atom_constant<caf::atom("run")>;
+
+/// Runs periodic work: expiring idle sessions, the tool sets' tasks, and
+/// keep-alives on listen streams. A plain supervised worker of the root.
+caf::behavior timer_actor(caf::event_based_actor* self, runtime* rt,
+                          std::vector<periodic_task> tasks) {
+  sup::keep_crash_text(self);
+  // task i repeats every tasks[i].interval; the janitor and keep-alives are
+  // appended as tasks of their own
+  auto idle = rt->config().idle_timeout;
+  tasks.push_back(periodic_task{
+    std::min<std::chrono::milliseconds>(std::chrono::seconds{10},
+                                        std::chrono::duration_cast<std::chrono::milliseconds>(idle)),
+    [rt, idle] {
+      auto now = steady_seconds();
+      auto limit = static_cast<uint32_t>(idle.count());
+      if (now <= limit)
+        return;
+      rt->registry().for_each([&](shard_slot& slot) {
+        for (auto& h : slot.idle_since(now - limit))
+          caf::anon_send(h, close_atom::value);
+      });
+    }});
+  tasks.push_back(periodic_task{std::chrono::seconds{15}, [rt] { rt->bus().keepalive(); }});
+  auto shared = std::make_shared<std::vector<periodic_task>>(std::move(tasks));
+  for (size_t i = 0; i < shared->size(); ++i)
+    self->delayed_send(self, (*shared)[i].interval, run_atom::value, i);
+  return {
+    [self, shared](run_atom, size_t i) {
+      (*shared)[i].run();
+      self->delayed_send(self, (*shared)[i].interval, run_atom::value, i);
+    },
+  };
+}
+
 } // namespace
 
-node::node(const node_config& cfg, session_factory make_session)
+node::node(const node_config& cfg, protocol::server_context* srv,
+           session_factory make_session)
   : cfg_(make_config(cfg)),
     sys_(std::make_unique<caf::actor_system>(*cfg_)),
-    rt_(std::make_unique<runtime>(*sys_, cfg.tree)),
+    rt_(std::make_unique<runtime>(*sys_, cfg.runtime, srv)),
     make_session_(std::move(make_session)) {
-  // nop
+  if (srv != nullptr)
+    srv->cat().set_listener([rt = rt_.get()](protocol::catalog_change what,
+                                             std::string_view uri) {
+      rt->bus().publish(what, uri);
+    });
 }
 
 node::~node() {
@@ -42,12 +85,27 @@ node::~node() {
     stop();
     wait();
   }
+  if (rt_->server() != nullptr)
+    rt_->server()->cat().set_listener(nullptr);
+  rt_->bus().close_all();
+  rt_->workers().stop();
   // Actors are gone; the runtime they referenced can go, then the system.
   rt_.reset();
   sys_.reset();
 }
 
-caf::error node::start(std::vector<sup::child_spec> extra) {
+caf::error node::start(std::vector<periodic_task> periodic) {
+  std::vector<sup::child_spec> extra;
+  if (rt_->server() != nullptr) {
+    extra.push_back(stateless_supervisor(*rt_));
+    sup::child_spec timer;
+    timer.id = "timer";
+    timer.start = [rt = rt_.get(), periodic](const sup::start_context& ctx)
+      -> caf::expected<caf::actor> {
+      return ctx.system.spawn(timer_actor, rt, periodic);
+    };
+    extra.push_back(std::move(timer));
+  }
   auto spec = make_root_spec(*rt_, make_session_, std::move(extra));
   auto res = sup::start_supervisor(*sys_, std::move(spec));
   if (!res)

@@ -12,14 +12,14 @@
 
 #include "actors/runtime.hpp"
 #include "actors/session.hpp"
+#include "actors/tool_sets.hpp"
 #include "actors/tree.hpp"
-#include "actors/tree_config.hpp"
 
 namespace mcpvisor::actors {
 
 /// How the node's actor system runs.
 struct node_config {
-  tree_config tree;
+  runtime_config runtime;
   /// CAF scheduler threads; 0 picks the number of cores.
   size_t scheduler_threads = 0;
   /// "sharing" (one shared queue) or "stealing" (work stealing).
@@ -30,7 +30,9 @@ struct node_config {
 /// `wait`s for it, and turns the root's exit into the process's exit status.
 class node {
 public:
-  explicit node(const node_config& cfg,
+  /// `srv` is the MCP engine's context (null for a tree without MCP, as in
+  /// tests and the tree benchmark); it must outlive the node.
+  explicit node(const node_config& cfg, protocol::server_context* srv = nullptr,
                 session_factory make_session = spawn_session);
 
   /// Stops the tree if it still runs, then the actor system.
@@ -39,9 +41,10 @@ public:
   node(const node&) = delete;
   node& operator=(const node&) = delete;
 
-  /// Starts the root supervisor and waits until the whole tree runs.
-  /// `extra` children start before the meta-shards (admin, listeners).
-  caf::error start(std::vector<supervision::child_spec> extra = {});
+  /// Starts the root supervisor and waits until the whole tree runs: the
+  /// stateless actors and the timer (when serving MCP), then the
+  /// meta-shards. `periodic` tasks run from the timer.
+  caf::error start(std::vector<periodic_task> periodic = {});
 
   /// Blocks until the root supervisor has exited. Returns 0 if it stopped
   /// because `stop` was called, 1 if it gave up (its restart intensity was

@@ -1,9 +1,12 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -14,9 +17,12 @@
 
 namespace mcpvisor::actors {
 
-/// One shard's routing table: the shard's current supervisor and the live
-/// actor of each of its sessions. Guarded by its own mutex, so threads that
-/// route to different shards never contend, and nothing is global.
+/// One shard's routing table: the shard's current supervisor, the live
+/// actor of each of its sessions, when each session was last used, and the
+/// checkpoint each session keeps outside its actor so that a restarted
+/// actor continues where the crashed one stopped. Guarded by its own mutex,
+/// so threads that route to different shards never contend, and nothing is
+/// global.
 class shard_slot {
 public:
   /// The shard supervisor's current incarnation (null while restarting).
@@ -25,8 +31,9 @@ public:
   /// Called by the shard's start function on every (re)start.
   void set_supervisor(caf::actor sup);
 
-  /// The session's actor, or null if the id is unknown here.
-  caf::actor find(const session_id& id) const;
+  /// The session's actor, or null if the id is unknown here. Marks the
+  /// session as used now.
+  caf::actor find(const session_id& id);
 
   /// Records the actor that now serves `id` (a new session or a restart).
   void put(const session_id& id, caf::actor handle);
@@ -38,14 +45,40 @@ public:
   /// Forgets every session (a shard restarted without them).
   void clear();
 
+  /// A shard restarts: forgets sessions without a checkpoint and returns
+  /// the ids of those that have one, to be started again.
+  std::vector<session_id> restartable();
+
   /// Number of sessions routed here.
   size_t size() const;
 
+  /// Stores the session's state for a restarted actor to pick up.
+  void save_checkpoint(const session_id& id, std::string state);
+
+  /// The last checkpoint of `id`, or empty.
+  std::string checkpoint(const session_id& id) const;
+
+  /// Sessions not used since `before`.
+  std::vector<caf::actor> idle_since(uint32_t before) const;
+
+  /// Every session actor (for chaos and shutdown tools).
+  std::vector<std::pair<session_id, caf::actor>> all() const;
+
 private:
+  struct entry {
+    caf::actor handle;
+    /// Seconds on the steady clock when last routed to.
+    uint32_t last_used = 0;
+    std::string checkpoint;
+  };
+
   mutable std::mutex mtx_;
   caf::actor sup_;
-  std::unordered_map<session_id, caf::actor> sessions_;
+  std::unordered_map<session_id, entry> sessions_;
 };
+
+/// Seconds on the steady clock, for idle bookkeeping.
+uint32_t steady_seconds() noexcept;
 
 /// All shard slots of a tree, indexed by the address a session id names.
 /// Created once by the node and outlives every actor of the tree.
@@ -70,10 +103,13 @@ public:
   }
 
   /// The session's actor, or null if the id names no live session.
-  caf::actor find(const session_id& id) const;
+  caf::actor find(const session_id& id);
 
   /// Sessions in all shards (takes each shard's lock in turn).
   size_t size() const;
+
+  /// Calls `f` on every slot.
+  void for_each(const std::function<void(shard_slot&)>& f);
 
 private:
   uint32_t metas_;

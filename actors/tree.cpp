@@ -1,5 +1,7 @@
 #include "actors/tree.hpp"
 
+#include <caf/send.hpp>
+
 #include "supervision/errors.hpp"
 #include "supervision/supervisor.hpp"
 
@@ -34,14 +36,14 @@ sup::child_spec session_template(runtime& rt, session_factory make_session) {
     if (!id)
       return sup::make_error(sup::sup_errc::invalid_spec,
                              "not a session id: " + ctx.id);
-    return make_session(rt, *id, ctx.gauge);
+    return make_session(rt, *id, ctx.gauge, ctx.args);
   };
   return spec;
 }
 
 sup::child_spec shard_child(runtime& rt, shard_address addr,
                             const session_factory& make_session) {
-  const auto& cfg = rt.config();
+  const auto& cfg = rt.config().tree;
   sup::supervisor_spec spec;
   spec.id = shard_name(addr);
   spec.flags = {sup::strategy::simple_one_for_one, cfg.shard_intensity,
@@ -56,12 +58,16 @@ sup::child_spec shard_child(runtime& rt, shard_address addr,
   child.start = [&rt, addr, spec = std::move(spec)](
                   const sup::start_context&) -> caf::expected<caf::actor> {
     auto& slot = rt.registry().slot(addr);
-    // A shard (re)starts without sessions: whatever its previous incarnation
-    // served is gone with it.
-    slot.clear();
+    // Sessions of a previous incarnation that left a checkpoint are started
+    // again under the new shard and continue; the others are gone with it.
+    auto survivors = slot.restartable();
     auto res = sup::spawn_supervisor(rt.system(), spec);
-    if (res)
+    if (res) {
       slot.set_supervisor(*res);
+      for (auto& id : survivors)
+        caf::anon_send(*res, sup::start_child_atom::value, id.to_string(),
+                       caf::message{});
+    }
     return res;
   };
   return child;
@@ -69,7 +75,7 @@ sup::child_spec shard_child(runtime& rt, shard_address addr,
 
 sup::child_spec meta_child(runtime& rt, uint32_t meta,
                            const session_factory& make_session) {
-  const auto& cfg = rt.config();
+  const auto& cfg = rt.config().tree;
   sup::supervisor_spec spec;
   spec.id = meta_shard_name(meta);
   spec.flags = {sup::strategy::one_for_one, cfg.meta_intensity,
@@ -84,7 +90,7 @@ sup::child_spec meta_child(runtime& rt, uint32_t meta,
 
 sup::supervisor_spec make_root_spec(runtime& rt, session_factory make_session,
                                     std::vector<sup::child_spec> extra) {
-  const auto& cfg = rt.config();
+  const auto& cfg = rt.config().tree;
   sup::supervisor_spec spec;
   spec.id = "root";
   spec.flags = {sup::strategy::one_for_one, cfg.root_intensity,

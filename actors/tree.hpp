@@ -25,7 +25,8 @@ namespace mcpvisor::actors {
 /// Spawns the actor of a session; `spawn_session` unless a test or a
 /// benchmark wants another.
 using session_factory = std::function<caf::expected<caf::actor>(
-  runtime&, const session_id&, supervision::mailbox_gauge*)>;
+  runtime&, const session_id&, supervision::mailbox_gauge*,
+  const caf::message&)>;
 
 /// Builds the root supervisor's spec. `extra` children (admin, listeners)
 /// start before the meta-shards and stop after them.

@@ -65,21 +65,22 @@ int main(int argc, char** argv) {
   const long sessions = arg(argc, argv, "--sessions", 100000);
   const long crashes = arg(argc, argv, "--crashes", 1000);
   actors::node_config cfg;
-  cfg.tree.meta_shards = static_cast<uint32_t>(arg(argc, argv, "--meta-shards", 4));
-  cfg.tree.shards_per_meta = static_cast<uint32_t>(arg(argc, argv, "--shards", 16));
-  cfg.tree.shard_intensity = static_cast<int>(crashes) + 10;
+  cfg.runtime.tree.meta_shards = static_cast<uint32_t>(arg(argc, argv, "--meta-shards", 4));
+  cfg.runtime.tree.shards_per_meta = static_cast<uint32_t>(arg(argc, argv, "--shards", 16));
+  cfg.runtime.tree.shard_intensity = static_cast<int>(crashes) + 10;
   cfg.scheduler_threads = static_cast<size_t>(arg(argc, argv, "--threads", 2));
   spawn_clock clk;
   auto factory = [&clk](actors::runtime& rt, const actors::session_id& id,
-                        supervision::mailbox_gauge* g) {
-    auto res = actors::spawn_session(rt, id, g);
+                        supervision::mailbox_gauge* g,
+                        const caf::message& args) {
+    auto res = actors::spawn_session(rt, id, g, args);
     if (clk.enabled) {
       std::lock_guard<std::mutex> guard{clk.mtx};
       clk.last[id] = clock_type::now();
     }
     return res;
   };
-  actors::node n{cfg, factory};
+  actors::node n{cfg, nullptr, factory};
   if (auto err = n.start()) {
     std::fprintf(stderr, "start failed\n");
     return 1;
@@ -160,7 +161,7 @@ int main(int argc, char** argv) {
               failed, routed);
   std::printf("tree                  %u meta-shards x %u shards, %zu "
               "scheduler threads\n",
-              cfg.tree.meta_shards, cfg.tree.shards_per_meta,
+              cfg.runtime.tree.meta_shards, cfg.runtime.tree.shards_per_meta,
               cfg.scheduler_threads);
   std::printf("spawn time / session  %.2f us\n", spawn_us / sessions);
   std::printf("RSS / idle session    %.0f bytes\n",

@@ -86,7 +86,7 @@ call_context::call_context(revision rev, std::string name,
                            const json_value* arguments)
   : rev_(rev), name_(std::move(name)) {
   if (arguments != nullptr && arguments->IsObject())
-    args_.CopyFrom(*arguments, arena_);
+    args_ = deep_copy(*arguments, arena_);
   else
     args_.SetObject();
   caps_.SetObject();
@@ -127,7 +127,7 @@ bool has_capability(const json_value& caps, std::string_view capability) {
 
 void call_context::set_client_capabilities(const json_value& caps) {
   if (caps.IsObject())
-    caps_.CopyFrom(caps, arena_);
+    caps_ = deep_copy(caps, arena_);
 }
 
 void call_context::set_progress_token(std::optional<request_id> token) {
@@ -187,7 +187,8 @@ void call_context::log(log_level lvl, std::string_view text,
 }
 
 bool call_context::cancelled() const noexcept {
-  return io_ != nullptr && io_->cancelled();
+  return finished_.load(std::memory_order_acquire)
+         || (io_ != nullptr && io_->cancelled());
 }
 
 bool call_context::sleep_for(std::chrono::milliseconds d) {
@@ -244,7 +245,7 @@ void call_context::add_answer(std::string_view key, const json_value& value,
                               bool error) {
   auto& alloc = arena_;
   json_value k(key.data(), static_cast<rapidjson::SizeType>(key.size()), alloc);
-  json_value v(value, alloc);
+  json_value v = deep_copy(value, alloc);
   auto existing = answers_.FindMember(k);
   if (existing != answers_.MemberEnd())
     existing->value = v;

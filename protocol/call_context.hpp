@@ -286,7 +286,8 @@ public:
     return state_text_;
   }
 
-  /// After this, progress and log notifications are dropped.
+  /// After this, progress and log notifications are dropped and the
+  /// handler sees itself cancelled.
   void finish() noexcept {
     finished_.store(true, std::memory_order_release);
   }

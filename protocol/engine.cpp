@@ -742,6 +742,14 @@ session::session(const server_context& srv)
 
 session::~session() = default;
 
+std::vector<request_id> session::call_ids() const {
+  std::vector<request_id> ids;
+  ids.reserve(calls_.size());
+  for (auto& [id, call] : calls_)
+    ids.push_back(id);
+  return ids;
+}
+
 bool session::subscribed(std::string_view uri) const {
   return subscriptions_.count(std::string{uri}) > 0;
 }
@@ -754,6 +762,7 @@ void session::receive(message& msg, engine_output& out) {
     case message_kind::notification:
       if (msg.method == "notifications/initialized") {
         ready_ = initialized_;
+        ++version_;
       } else if (msg.method == "notifications/cancelled") {
         if (auto* rid = msg.param("requestId"))
           if (auto id = request_id::from(*rid))
@@ -787,10 +796,14 @@ void session::request(message& msg, engine_output& out) {
       return;
     }
     rev_ = negotiate_session(*version);
-    caps_.CopyFrom(*caps, caps_.GetAllocator());
+    {
+      json_value copy = deep_copy(*caps, caps_.GetAllocator());
+      static_cast<json_value&>(caps_).Swap(copy);
+    }
     client_name_ = std::string{as_string(find_member(info, "name")).value_or("")};
     client_info_ = to_json(*info);
     initialized_ = true;
+    ++version_;
     std::string result = R"({"protocolVersion":")";
     result += to_string(rev_);
     result += R"(","capabilities":)";
@@ -832,6 +845,7 @@ void session::request(message& msg, engine_output& out) {
       return;
     }
     level_ = *lvl;
+    ++version_;
     push_result(out, s, msg.id, "{}");
     return;
   }
@@ -843,6 +857,7 @@ void session::request(message& msg, engine_output& out) {
     }
     if (m == "resources/unsubscribe") {
       subscriptions_.erase(std::string{*uri});
+      ++version_;
       push_result(out, s, msg.id, "{}");
       return;
     }
@@ -866,6 +881,7 @@ void session::request(message& msg, engine_output& out) {
       return;
     }
     subscriptions_.insert(std::string{*uri});
+    ++version_;
     push_result(out, s, msg.id, "{}");
     return;
   }
@@ -884,6 +900,7 @@ void session::request(message& msg, engine_output& out) {
 void session::send_asks(pending_call& call, engine_output& out) {
   auto& ctx = call.context();
   auto deadline = clock_type::now() + srv_.config().input_timeout;
+  ++version_;
   for (auto& ask : ctx.pending()) {
     request_id rid{next_request_id_++};
     std::string params = ask.request.params_json();
@@ -1071,7 +1088,10 @@ bool session::restore(std::string_view checkpoint) {
   auto* ready = find_member(&*doc, "ready");
   initialized_ = init != nullptr && init->IsBool() && init->GetBool();
   ready_ = ready != nullptr && ready->IsBool() && ready->GetBool();
-  caps_.CopyFrom(*caps, caps_.GetAllocator());
+  {
+    json_value copy = deep_copy(*caps, caps_.GetAllocator());
+    static_cast<json_value&>(caps_).Swap(copy);
+  }
   client_info_ = to_json(*client);
   client_name_ = std::string{as_string(find_member(client, "name")).value_or("")};
   level_ = static_cast<log_level>(

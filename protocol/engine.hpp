@@ -242,7 +242,23 @@ public:
     return calls_.size();
   }
 
+  bool in_flight(const request_id& id) const {
+    return calls_.count(id) > 0;
+  }
+
+  /// Ids of the calls in flight.
+  std::vector<request_id> call_ids() const;
+
   bool subscribed(std::string_view uri) const;
+
+  bool subscribed_any() const noexcept {
+    return !subscriptions_.empty();
+  }
+
+  /// Changes whenever something `checkpoint` records changes.
+  uint64_t state_version() const noexcept {
+    return version_;
+  }
 
   /// The earliest deadline of anything pending, if any.
   std::optional<std::chrono::steady_clock::time_point> next_deadline() const;
@@ -281,6 +297,7 @@ private:
     calls_;
   std::unordered_map<request_id, server_request, request_id_hash> asks_;
   int64_t next_request_id_ = 1;
+  uint64_t version_ = 0;
 };
 
 /// Serves one stateless 2026-07-28 request (no session). `headers` are the

@@ -84,9 +84,57 @@ std::string canonical_json(const json_value& v) {
   return out;
 }
 
+namespace {
+
+/// Forwards SAX events to a document, asking it to copy every string.
+class copying_handler {
+public:
+  explicit copying_handler(json_document& doc) : doc_(doc) {
+    // nop
+  }
+  bool Null() { return doc_.Null(); }
+  bool Bool(bool b) { return doc_.Bool(b); }
+  bool Int(int i) { return doc_.Int(i); }
+  bool Uint(unsigned u) { return doc_.Uint(u); }
+  bool Int64(int64_t i) { return doc_.Int64(i); }
+  bool Uint64(uint64_t u) { return doc_.Uint64(u); }
+  bool Double(double d) { return doc_.Double(d); }
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
+    return doc_.RawNumber(s, n, true);
+  }
+  bool String(const char* s, rapidjson::SizeType n, bool) {
+    return doc_.String(s, n, true);
+  }
+  bool Key(const char* s, rapidjson::SizeType n, bool) {
+    return doc_.Key(s, n, true);
+  }
+  bool StartObject() { return doc_.StartObject(); }
+  bool EndObject(rapidjson::SizeType n) { return doc_.EndObject(n); }
+  bool StartArray() { return doc_.StartArray(); }
+  bool EndArray(rapidjson::SizeType n) { return doc_.EndArray(n); }
+
+private:
+  json_document& doc_;
+};
+
+} // namespace
+
+json_value deep_copy(const json_value& v, json_allocator& alloc) {
+  json_document doc(&alloc);
+  auto generate = [&v](json_document& d) {
+    copying_handler h{d};
+    return v.Accept(h);
+  };
+  doc.Populate(generate);
+  json_value out;
+  out.Swap(doc); // the value's storage lives in `alloc`, not in `doc`
+  return out;
+}
+
 json_document copy_document(const json_value& v) {
   json_document doc;
-  doc.CopyFrom(v, doc.GetAllocator());
+  json_value copy = deep_copy(v, doc.GetAllocator());
+  static_cast<json_value&>(doc).Swap(copy);
   return doc;
 }
 

@@ -68,7 +68,12 @@ std::optional<std::string_view> as_string(const json_value* v);
 /// same value give the same bytes (used for digests).
 std::string canonical_json(const json_value& v);
 
-/// Deep copy of `v` into a document of its own.
+/// Deep copy of `v` into `alloc`, strings included. RapidJSON's CopyFrom
+/// shares strings that were parsed in place (they point into the message's
+/// text); this copy owns everything, so it outlives the message.
+json_value deep_copy(const json_value& v, json_allocator& alloc);
+
+/// Deep copy of `v` into a document of its own (see deep_copy).
 json_document copy_document(const json_value& v);
 
 } // namespace mcpvisor::protocol

@@ -23,20 +23,20 @@ actors::node_config small_tree(int shard_intensity = 5, int meta_intensity = 5,
                                int root_intensity = 3) {
   actors::node_config cfg;
   cfg.scheduler_threads = 2;
-  cfg.tree.meta_shards = 2;
-  cfg.tree.shards_per_meta = 3;
-  cfg.tree.shard_intensity = shard_intensity;
-  cfg.tree.shard_period = 10s;
-  cfg.tree.meta_intensity = meta_intensity;
-  cfg.tree.meta_period = 10s;
-  cfg.tree.root_intensity = root_intensity;
-  cfg.tree.root_period = 10s;
+  cfg.runtime.tree.meta_shards = 2;
+  cfg.runtime.tree.shards_per_meta = 3;
+  cfg.runtime.tree.shard_intensity = shard_intensity;
+  cfg.runtime.tree.shard_period = 10s;
+  cfg.runtime.tree.meta_intensity = meta_intensity;
+  cfg.runtime.tree.meta_period = 10s;
+  cfg.runtime.tree.root_intensity = root_intensity;
+  cfg.runtime.tree.root_period = 10s;
   return cfg;
 }
 
 /// A fresh id that lands in the given shard.
 actors::session_id id_in(actors::node& n, actors::shard_address where) {
-  const auto& t = n.rt().config();
+  const auto& t = n.rt().config().tree;
   for (;;) {
     auto id = actors::session_id::random();
     if (id.address(t.meta_shards, t.shards_per_meta) == where)

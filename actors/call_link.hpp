@@ -1,0 +1,58 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+
+#include "actors/channel.hpp"
+#include "protocol/call_context.hpp"
+
+namespace mcpvisor::actors {
+
+/// The runtime's side of one running call (protocol::call_io): its
+/// notifications go to the owning actor, which routes them to the request's
+/// stream; cancellation wakes a handler that sleeps. For stateless HTTP
+/// requests a client that closed the response stream cancels the call.
+class call_link : public protocol::call_io {
+public:
+  call_link(caf::actor owner, protocol::request_id id, channel_ptr watched)
+    : owner_(std::move(owner)), id_(std::move(id)), watched_(std::move(watched)) {
+    // nop
+  }
+
+  void send(std::string json) override;
+  bool cancelled() const noexcept override;
+  bool wait(std::chrono::milliseconds d) override;
+  void close_stream() override;
+
+  /// Cancels the call: `cancelled()` turns true and a waiting handler wakes.
+  void cancel();
+
+  /// While held (an inline run on the owner's own thread), notifications
+  /// are kept and handed back by `take_held`, so they go out before the
+  /// answer instead of after it.
+  void hold(bool on) noexcept {
+    hold_ = on;
+  }
+
+  std::vector<std::string> take_held() {
+    return std::move(held_);
+  }
+
+private:
+  caf::actor owner_;
+  protocol::request_id id_;
+  channel_ptr watched_;
+  std::atomic<bool> cancelled_{false};
+  bool hold_ = false;
+  std::vector<std::string> held_;
+  std::mutex mtx_;
+  std::condition_variable cv_;
+};
+
+} // namespace mcpvisor::actors

@@ -1,0 +1,68 @@
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/atom.hpp>
+
+#include "actors/channel.hpp"
+#include "protocol/catalog.hpp"
+#include "protocol/jsonrpc.hpp"
+
+/// Fans catalog changes out: to the session actors that want them (a
+/// standalone stream is open, or a resource is subscribed) as messages, and
+/// to 2026-07-28 subscriptions/listen streams as events on their channels,
+/// filtered by what each subscription asked for.
+namespace mcpvisor::actors {
+
+/// (change_atom, protocol::catalog_change, std::string uri) to a session.
+using change_atom = caf::atom_constant<caf::atom("change")>;
+
+class change_bus {
+public:
+  /// Receives changes until `forget`.
+  void watch(const caf::actor& session);
+  void forget(const caf::actor& session);
+
+  struct listen_filter {
+    bool tools = false;
+    bool prompts = false;
+    bool resources = false;
+    std::vector<std::string> uris;
+  };
+
+  /// A subscriptions/listen stream on `ch`, id `subscription`.
+  void listen(channel_ptr ch, protocol::request_id subscription,
+              listen_filter filter);
+
+  /// Called by the catalog (any thread).
+  void publish(protocol::catalog_change what, std::string_view uri);
+
+  /// Sends an SSE comment on every listen stream so idle intermediaries
+  /// keep them open; drops streams whose clients left.
+  void keepalive();
+
+  /// Ends every listen stream gracefully (shutdown).
+  void close_all();
+
+  size_t watchers() const;
+  size_t listeners() const;
+
+private:
+  struct listener {
+    channel_ptr ch;
+    protocol::request_id id;
+    listen_filter filter;
+  };
+
+  mutable std::mutex mtx_;
+  std::unordered_map<caf::actor_id, caf::actor> sessions_;
+  std::vector<listener> listeners_;
+};
+
+} // namespace mcpvisor::actors

@@ -1,0 +1,204 @@
+#include "actors/stateless.hpp"
+
+#include <map>
+#include <stdexcept>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+
+#include "actors/call_link.hpp"
+#include "actors/messages.hpp"
+#include "actors/runtime.hpp"
+#include "actors/session.hpp"
+#include "supervision/errors.hpp"
+#include "supervision/supervisor.hpp"
+
+namespace mcpvisor::actors {
+
+namespace {
+
+using protocol::engine_output;
+using protocol::request_id;
+
+/// Serves stateless requests: each is independent, so any of these actors
+/// can take any request. The state here is only what is in flight.
+class stateless_actor : public caf::event_based_actor {
+public:
+  stateless_actor(caf::actor_config& cfg, runtime& rt,
+                  supervision::mailbox_gauge* gauge)
+    : caf::event_based_actor(cfg), rt_(rt), gauge_(gauge) {
+    // nop
+  }
+
+  const char* name() const override {
+    return "stateless";
+  }
+
+  caf::behavior make_behavior() override {
+    supervision::keep_crash_text(this);
+    return {
+      [this](post_atom, inbound_ptr& in) {
+        observe();
+        serve(in);
+      },
+      [this](call_done_atom, call_ptr& call, std::string& crash) {
+        observe();
+        auto it = calls_.find(call.get());
+        if (it == calls_.end())
+          return;
+        if (!crash.empty()) {
+          // The handler crashed: answer its request, then let this actor be
+          // restarted by its supervisor like any crashed worker.
+          it->second.ch->reply(200, protocol::encode_error(
+                                      call->id(), protocol::errc::internal_error,
+                                      "the handler failed unexpectedly"));
+          calls_.erase(it);
+          throw std::runtime_error("handler of " + call->target()
+                                   + " crashed: " + crash);
+        }
+        finish(call, it->second);
+      },
+      [this](notify_atom, request_id& id, std::string& json) {
+        for (auto& [ptr, c] : calls_)
+          if (ptr->id() == id)
+            emit(c, std::move(json), false, 0);
+      },
+      [this](close_stream_atom, request_id&) {
+        // 2026-07-28 streams are not resumable: nothing to do
+      },
+      [this](crash_atom, const std::string& why) { throw std::runtime_error(why); },
+    };
+  }
+
+  void on_exit() override {
+    for (auto& [ptr, c] : calls_)
+      c.link->cancel();
+    calls_.clear();
+  }
+
+private:
+  struct in_flight {
+    call_ptr call;
+    channel_ptr ch;
+    std::shared_ptr<call_link> link;
+    bool streaming = false;
+  };
+
+  void observe() {
+    if (gauge_ != nullptr)
+      gauge_->publish(mailbox().size());
+  }
+
+  /// Sends `json` for a request: one JSON body if it is the first and
+  /// final message, an SSE stream otherwise.
+  void emit(in_flight& c, std::string json, bool final, int status) {
+    if (!c.streaming && final) {
+      c.ch->reply(status == 0 ? 200 : status, std::move(json));
+      return;
+    }
+    if (!c.streaming) {
+      c.streaming = true;
+      c.ch->open_stream({}, 0);
+    }
+    c.ch->event({}, std::move(json));
+    if (final)
+      c.ch->close();
+  }
+
+  void serve(const inbound_ptr& in) {
+    auto headers = in->headers();
+    engine_output out;
+    protocol::serve_stateless(*rt_.server(), *in->msg,
+                              in->has_headers ? &headers : nullptr, out);
+    for (auto& id : out.cancels)
+      for (auto& [ptr, c] : calls_)
+        if (ptr->id() == id && c.ch == in->ch)
+          c.link->cancel();
+    in_flight first{nullptr, in->ch, nullptr, false};
+    for (auto& m : out.messages)
+      emit(first, std::move(m.json), m.final && !out.subscribe, m.http_status);
+    if (out.subscribe) {
+      change_bus::listen_filter f{out.subscribe->tools, out.subscribe->prompts,
+                                  out.subscribe->resources,
+                                  std::move(out.subscribe->uris)};
+      rt_.bus().listen(in->ch, out.subscribe->id, std::move(f));
+    }
+    for (auto& call : out.calls)
+      start(call, in->ch);
+  }
+
+  void start(const call_ptr& call, const channel_ptr& ch) {
+    auto self = caf::actor_cast<caf::actor>(this);
+    auto link = std::make_shared<call_link>(self, call->id(), ch);
+    call->context().set_io(link.get());
+    auto& c = calls_[call.get()];
+    c = in_flight{call, ch, link, false};
+    if (call->where() == protocol::execution::inline_call) {
+      link->hold(true);
+      call->run();
+      for (auto& n : link->take_held())
+        emit(c, std::move(n), false, 0);
+      finish(call, c);
+      return;
+    }
+    if (!rt_.workers().submit([call, link, self] {
+          std::string crash;
+          try {
+            call->run();
+          } catch (const std::exception& e) {
+            crash = e.what();
+          } catch (...) {
+            crash = "unknown exception";
+          }
+          caf::anon_send(self, call_done_atom::value, call, std::move(crash));
+        })) {
+      ch->reply(503, protocol::encode_error(call->id(),
+                                            protocol::errc::internal_error,
+                                            "the server is overloaded: no "
+                                            "handler thread is free, retry "
+                                            "later"));
+      calls_.erase(call.get());
+    }
+  }
+
+  void finish(const call_ptr& call, in_flight& c) {
+    engine_output out;
+    protocol::finish_stateless(*rt_.server(), *call, out);
+    if (c.ch->alive())
+      for (auto& m : out.messages)
+        emit(c, std::move(m.json), m.final, m.http_status);
+    c.link->cancel();
+    calls_.erase(call.get());
+  }
+
+  runtime& rt_;
+  supervision::mailbox_gauge* gauge_;
+  std::map<const protocol::pending_call*, in_flight> calls_;
+};
+
+} // namespace
+
+supervision::child_spec stateless_supervisor(runtime& rt) {
+  namespace sup = supervision;
+  sup::supervisor_spec spec;
+  spec.id = "stateless";
+  spec.flags = {sup::strategy::one_for_one, 10, std::chrono::seconds{10}};
+  spec.gauges = &rt.gauges();
+  for (size_t i = 0; i < rt.config().stateless_actors; ++i) {
+    sup::child_spec c;
+    c.id = "stateless-" + std::to_string(i);
+    c.restart = sup::restart_type::permanent;
+    c.shutdown = sup::shutdown_policy::timeout(std::chrono::seconds{5});
+    c.start = [&rt, i](const sup::start_context& ctx) -> caf::expected<caf::actor> {
+      auto h = rt.system().spawn<stateless_actor>(rt, ctx.gauge);
+      rt.set_stateless_actor(i, h);
+      return h;
+    };
+    spec.children.push_back(std::move(c));
+  }
+  return sup::supervisor_child("stateless", [spec](const sup::start_context&) {
+    return spec;
+  });
+}
+
+} // namespace mcpvisor::actors
