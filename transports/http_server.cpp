@@ -319,8 +319,9 @@ private:
   // -- reading ----------------------------------------------------------------
 
   void read() {
-    if (closed_)
+    if (closed_ || reading_)
       return;
+    reading_ = true;
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(srv_.cfg.max_header_bytes));
     parser_->body_limit(srv_.cfg.max_body_bytes);
@@ -332,6 +333,7 @@ private:
   }
 
   void on_read(beast::error_code ec) {
+    reading_ = false;
     if (ec == http::error::body_limit) {
       keep_alive_ = false;
       write_response(413, error_body({}, protocol::errc::invalid_request,
@@ -520,11 +522,17 @@ private:
 
   // -- exchange lifecycle -----------------------------------------------------
 
-  void finish_exchange() {
+  /// The exchange is over: nothing more is sent for it.
+  void end_exchange() {
     if (auto ex = current_weak_.lock())
       ex->gone();
     current_ = nullptr;
     current_weak_.reset();
+  }
+
+  /// The exchange is over; read the next request once the output is out.
+  void finish_exchange() {
+    end_exchange();
     next_when_flushed();
   }
 
@@ -536,6 +544,8 @@ private:
 
   void after_flush() {
     flush_then_next_ = false;
+    if (reading_ || current_ != nullptr)
+      return; // a read is already under way, or a new exchange began
     if (close_after_write_ || !keep_alive_) {
       beast::error_code ignored;
       stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -574,6 +584,7 @@ private:
   std::deque<std::string> out_;
   size_t queued_ = 0;
   bool writing_ = false;
+  bool reading_ = false;
   bool watching_ = false;
   bool resume_ = false;
   bool flush_then_next_ = false;
@@ -749,7 +760,7 @@ void connection::handle_post(request& req) {
       if (gw.stateless(std::move(msg), &h, ex)
           != actors::gateway::result::ok) {
         ex->answered = true;
-        finish_exchange();
+        end_exchange();
         respond(503, error_body(id, protocol::errc::internal_error,
                                 "no stateless worker is available; retry"));
       }
@@ -771,7 +782,7 @@ void connection::handle_post(request& req) {
     auto res = gw.initialize(std::move(msg), ex);
     if (res != actors::gateway::result::ok) {
       ex->answered = true;
-      finish_exchange();
+      end_exchange();
       respond(503, error_body(id, protocol::errc::internal_error,
                               res == actors::gateway::result::full
                                 ? "too many sessions; retry later"
@@ -804,7 +815,7 @@ void connection::handle_post(request& req) {
   auto res = gw.post(sid, std::move(msg), ex);
   if (res != actors::gateway::result::ok) {
     ex->answered = true;
-    finish_exchange();
+    end_exchange();
     respond(404, error_body(id, protocol::errc::invalid_request,
                             "session not found"));
   }
@@ -836,7 +847,7 @@ void connection::handle_get(request& req) {
   auto res = srv_.gw.get(sid, std::string{field(req, "last-event-id")}, ex);
   if (res != actors::gateway::result::ok) {
     ex->answered = true;
-    finish_exchange();
+    end_exchange();
     respond(404, error_body({}, protocol::errc::invalid_request,
                             "session not found"));
   }

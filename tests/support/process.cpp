@@ -189,7 +189,7 @@ std::optional<int> process::wait_exit(std::chrono::milliseconds timeout) {
 std::string mcpvisor_binary() {
   if (const char* p = std::getenv("MCPVISOR_BIN"))
     return p;
-  return "build/actors/mcpvisor";
+  return "build/mcpvisor";
 }
 
 int free_port() {

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Runs the official MCP conformance suites (pinned in tests/node/package.json)
+# against the real binary serving the `conformance` set, and appends one line
+# "<suite> <passed> <failed>" per suite to $3, counting scenarios: a scenario
+# passes when none of its checks failed.
+#
+#   tests/conformance.sh NODE MCPVISOR_BIN RESULTS_FILE [LOG_DIR]
+#
+# Scenarios of extensions the suite itself does not score for a revision
+# (the tasks extension under --requirements 2026-07-28) are reported on their
+# own line and not counted; see README.md.
+set -uo pipefail
+node=$1
+bin=$2
+results=$3
+logs=${4:-/tmp}
+here=$(cd "$(dirname "$0")" && pwd)
+pkg="$here/node/node_modules"
+
+# port 0: the server picks a free port and names its URL in the ready line
+"$bin" --listen 127.0.0.1:0 --tools conformance --log-level info \
+  2> "$logs/conformance-server.log" &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT
+url=""
+for _ in $(seq 1 100); do
+  url=$(grep -o '"url":"[^"]*"' "$logs/conformance-server.log" 2>/dev/null | head -n 1 | cut -d'"' -f4)
+  [ -n "$url" ] && break
+  sleep 0.1
+done
+if [ -z "$url" ]; then
+  echo "conformance: the server did not start; see $logs/conformance-server.log" >&2
+  echo "conformance-server 0 1" >> "$results"
+  exit 1
+fi
+
+# run_suite NAME PACKAGE ARGS...: counts ✓/✗ scenario lines of the summary
+run_suite() {
+  local name=$1 package=$2
+  shift 2
+  local log="$logs/$name.log"
+  timeout 900 "$node" "$pkg/$package/dist/index.js" server --url "$url" "$@" > "$log" 2>&1
+  local rc=$?
+  # extension scenarios the suite does not score
+  local unscored
+  unscored=$(sed -n '/^Not scored for/,$p' "$log" | grep '(extension)' \
+             | sed -E 's/^ *[✓✗] ([^ ]+) \(extension\).*/\1/')
+  local passed=0 failed=0 skipped=0
+  while read -r line; do
+    local mark=${line%% *}
+    local scenario
+    scenario=$(echo "$line" | sed -E 's/^[✓✗] ([^:]+):.*/\1/')
+    if echo "$unscored" | grep -qx "$scenario"; then
+      skipped=$((skipped + 1))
+      continue
+    fi
+    if [ "$mark" = "✓" ]; then passed=$((passed + 1)); else
+      failed=$((failed + 1)); echo "  FAILED: $name $scenario" >&2; fi
+  done < <(grep -E '^[✓✗] [^ ]+: [0-9]+ passed, [0-9]+ failed' "$log")
+  if [ $((passed + failed)) -eq 0 ]; then
+    echo "  $name: no scenario ran (exit $rc); see $log" >&2
+    failed=1
+  fi
+  echo "$name $passed $failed" >> "$results"
+  printf '%-28s %4s passed, %s failed' "$name" "$passed" "$failed"
+  [ "$skipped" -gt 0 ] && printf ' (%s extension scenarios not scored by the suite)' "$skipped"
+  printf '\n'
+}
+
+run_suite conformance-0.1.16 conformance-0.1.16 --suite all
+run_suite conformance-2025-11-25 conformance-0.2.0-alpha.12 --requirements 2025-11-25
+run_suite conformance-2026-07-28 conformance-0.2.0-alpha.12 --requirements 2026-07-28

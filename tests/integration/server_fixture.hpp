@@ -1,0 +1,37 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/support/http_client.hpp"
+#include "tests/support/process.hpp"
+
+namespace mcpvisor::test {
+
+/// The real mcpvisor binary serving HTTP on a free port of 127.0.0.1.
+struct server_fixture {
+  explicit server_fixture(std::vector<std::string> extra = {},
+                          std::string tools = "conformance");
+  ~server_fixture();
+
+  int port = 0;
+  std::unique_ptr<process> proc;
+
+  /// One request on a fresh connection.
+  std::optional<http_response> request(const std::string& raw);
+
+  /// Initializes a session at `version`; returns its id (empty on failure).
+  std::string initialize(const std::string& version = "2025-11-25",
+                         const std::string& caps = "{}");
+
+  /// Headers for requests in session `sid`.
+  static std::string session_headers(const std::string& sid,
+                                     const std::string& version = "2025-11-25");
+
+  /// True if the server still answers a ping in a new session.
+  bool healthy();
+};
+
+} // namespace mcpvisor::test
