@@ -188,9 +188,14 @@ private:
                             "too many requests in flight in this session"));
         return;
       }
-      if (!initializing)
+      if (!initializing) {
+        // a client that asked for progress gets a stream from the start
+        bool wants_progress = protocol::find_member(msg.meta(), "progressToken")
+                              != nullptr;
         st.streams.open_request(msg.id, in.ch,
-                                protocol::primes_sse(st.engine.rev()));
+                                protocol::primes_sse(st.engine.rev()),
+                                wants_progress);
+      }
     }
     engine_output out;
     st.engine.receive(msg, out);

@@ -32,14 +32,17 @@ parse_event_id(std::string_view id) {
 }
 
 void session_streams::open_request(const protocol::request_id& id,
-                                   channel_ptr ch, bool prime) {
+                                   channel_ptr ch, bool prime,
+                                   bool stream_now) {
   auto no = next_stream_++;
   stream s;
   s.ch = std::move(ch);
   s.request = id;
   s.prime = prime;
-  streams_.emplace(no, std::move(s));
+  auto& placed = streams_.emplace(no, std::move(s)).first->second;
   by_request_[id] = no;
+  if (stream_now)
+    begin_sse(no, placed);
 }
 
 void session_streams::remember(uint64_t no, uint64_t seq,

@@ -37,8 +37,10 @@ public:
 
   /// A POSTed request's answer goes to `ch`. `prime`: the client speaks
   /// 2025-11-25 or later (SSE streams start with a priming event).
+  /// `stream_now`: answer with SSE from the start (the client asked for
+  /// progress), instead of JSON unless a notification comes first.
   void open_request(const protocol::request_id& id, channel_ptr ch,
-                    bool prime);
+                    bool prime, bool stream_now = false);
 
   /// Delivers a message that belongs to request `id` (its answer when
   /// `final`). Falls back to the replay buffer when the client is away.

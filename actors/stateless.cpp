@@ -123,16 +123,23 @@ private:
                                   std::move(out.subscribe->uris)};
       rt_.bus().listen(in->ch, out.subscribe->id, std::move(f));
     }
+    bool wants_progress = protocol::find_member(in->msg->meta(), "progressToken")
+                          != nullptr;
     for (auto& call : out.calls)
-      start(call, in->ch);
+      start(call, in->ch, wants_progress);
   }
 
-  void start(const call_ptr& call, const channel_ptr& ch) {
+  void start(const call_ptr& call, const channel_ptr& ch, bool stream_now) {
     auto self = caf::actor_cast<caf::actor>(this);
     auto link = std::make_shared<call_link>(self, call->id(), ch);
     call->context().set_io(link.get());
     auto& c = calls_[call.get()];
     c = in_flight{call, ch, link, false};
+    if (stream_now) {
+      // the client asked for progress: a stream from the start
+      c.streaming = true;
+      ch->open_stream({}, 0);
+    }
     if (call->where() == protocol::execution::inline_call) {
       link->hold(true);
       call->run();
