@@ -202,7 +202,9 @@ class connection : public std::enable_shared_from_this<connection> {
 public:
   connection(tcp::socket socket, http_server::impl& srv)
     : stream_(std::move(socket)), srv_(srv) {
-    // nop
+    // small SSE events must not wait for Nagle's algorithm
+    beast::error_code ignored;
+    stream_.socket().set_option(tcp::no_delay(true), ignored);
   }
 
   ~connection() {
@@ -501,8 +503,13 @@ private:
         after_flush();
       return;
     }
+    // everything queued goes out in one gathered write
     writing_ = true;
-    net::async_write(stream_.socket(), net::buffer(out_.front()),
+    in_flight_.clear();
+    for (auto& b : out_)
+      in_flight_.push_back(net::buffer(b));
+    writes_ = out_.size();
+    net::async_write(stream_.socket(), in_flight_,
                      net::bind_executor(stream_.get_executor(),
                                         [self = shared_from_this()](
                                           beast::error_code ec, size_t n) {
@@ -516,7 +523,7 @@ private:
       return;
     }
     queued_ -= n;
-    out_.pop_front();
+    out_.erase(out_.begin(), out_.begin() + static_cast<std::ptrdiff_t>(writes_));
     write_next();
   }
 
@@ -582,6 +589,8 @@ private:
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::deque<std::string> out_;
+  std::vector<net::const_buffer> in_flight_;
+  size_t writes_ = 0;
   size_t queued_ = 0;
   bool writing_ = false;
   bool reading_ = false;

@@ -1,0 +1,808 @@
+// mcpvisor-load: a load generator for any MCP server over Streamable HTTP
+// (Boost.Beast, C++20 coroutines), so that the client is not the bottleneck
+// and every server is measured with the same tool. Scenarios:
+//
+//   calls        tools/call in a closed loop (--concurrency) or an open loop
+//                at a fixed --rate (latency from the scheduled send time, so
+//                queueing is not hidden), with JSON answers (--mode json), SSE
+//                answers (--mode sse: a progress token asks for a stream) or
+//                stateless 2026-07-28 requests (--mode stateless)
+//   sessions     opens --sessions 2025-11-25 sessions over --connections
+//                connections, holds them, reports the rate and RSS per session
+//   connections  holds --connections open connections, spread over --procs
+//                processes and 127.0.0.x source addresses
+//   soak         calls for --duration, sampling latency and RSS every
+//                --sample-every seconds
+//
+// With --server-pid it samples the server's CPU time and RSS from /proc, so
+// reports state the server's CPU per call independent of the client's own.
+// Prints a table, and JSON with --json FILE. Everything it measures stays on
+// the URLs given (127.0.0.1 in this project) and stops by itself.
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "loadtest/histogram.hpp"
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using net::awaitable;
+using net::use_awaitable;
+using clock_type = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+namespace mcpvisor::load {
+
+// -- options ------------------------------------------------------------------
+
+struct endpoint {
+  std::string host;
+  uint16_t port = 80;
+  std::string path = "/";
+  std::string text;
+};
+
+struct options {
+  std::vector<endpoint> urls;
+  std::string scenario = "calls";
+  std::string mode = "json";
+  std::string tool = "echo";
+  std::string args = R"({"text":"hello"})";
+  size_t concurrency = 16;
+  double rate = 0;
+  double duration = 10;
+  double warmup = 1;
+  size_t sessions = 1000;
+  size_t connections = 16;
+  size_t procs = 1;
+  double hold = 2;
+  double sample_every = 5;
+  pid_t server_pid = 0;
+  std::string json_out;
+  size_t threads = 1;
+  bool keep = false;
+};
+
+std::optional<endpoint> parse_url(const std::string& url) {
+  const std::string scheme = "http://";
+  if (url.rfind(scheme, 0) != 0)
+    return std::nullopt;
+  endpoint e;
+  e.text = url;
+  auto rest = url.substr(scheme.size());
+  auto slash = rest.find('/');
+  auto authority = rest.substr(0, slash);
+  e.path = slash == std::string::npos ? "/" : rest.substr(slash);
+  auto colon = authority.rfind(':');
+  e.host = authority.substr(0, colon);
+  if (colon != std::string::npos)
+    e.port = static_cast<uint16_t>(std::stoi(authority.substr(colon + 1)));
+  return e;
+}
+
+void usage() {
+  std::fputs(
+    "usage: mcpvisor-load --url http://127.0.0.1:8080/mcp [--url ...]\n"
+    "  --scenario calls|sessions|connections|soak   (calls)\n"
+    "  --mode json|sse|stateless   answers for calls (json)\n"
+    "  --tool NAME --args JSON     tool to call (echo, {\"text\":\"hello\"})\n"
+    "  --concurrency N             connections making calls (16)\n"
+    "  --rate R                    open loop: R calls/s in total (0: closed loop)\n"
+    "  --duration S --warmup S     measured time and unmeasured warm-up (10, 1)\n"
+    "  --sessions N --connections N  sessions scenario sizes (1000, 16)\n"
+    "  --procs N --hold S          connections scenario: processes, hold time\n"
+    "  --sample-every S            soak sampling period (5)\n"
+    "  --server-pid PID            sample the server's CPU and RSS\n"
+    "  --threads N                 client I/O threads (1)\n"
+    "  --keep                      sessions scenario: do not DELETE at the end\n"
+    "  --json FILE                 write the report as JSON too\n",
+    stderr);
+}
+
+std::optional<options> parse_args(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "missing value for %s\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--url") {
+      auto e = parse_url(next());
+      if (!e) {
+        std::fprintf(stderr, "only http:// URLs are supported\n");
+        return std::nullopt;
+      }
+      o.urls.push_back(*e);
+    } else if (a == "--scenario") o.scenario = next();
+    else if (a == "--mode") o.mode = next();
+    else if (a == "--tool") o.tool = next();
+    else if (a == "--args") o.args = next();
+    else if (a == "--concurrency") o.concurrency = std::stoul(next());
+    else if (a == "--rate") o.rate = std::stod(next());
+    else if (a == "--duration") o.duration = std::stod(next());
+    else if (a == "--warmup") o.warmup = std::stod(next());
+    else if (a == "--sessions") o.sessions = std::stoul(next());
+    else if (a == "--connections") o.connections = std::stoul(next());
+    else if (a == "--procs") o.procs = std::stoul(next());
+    else if (a == "--hold") o.hold = std::stod(next());
+    else if (a == "--sample-every") o.sample_every = std::stod(next());
+    else if (a == "--server-pid") o.server_pid = std::stoi(next());
+    else if (a == "--json") o.json_out = next();
+    else if (a == "--threads") o.threads = std::stoul(next());
+    else if (a == "--keep") o.keep = true;
+    else {
+      usage();
+      return std::nullopt;
+    }
+  }
+  if (o.urls.empty()) {
+    usage();
+    return std::nullopt;
+  }
+  return o;
+}
+
+// -- server sampling ----------------------------------------------------------
+
+struct proc_sample {
+  double cpu_s = 0;  // user + system
+  long rss_kb = 0;
+  long fds = 0;
+};
+
+proc_sample sample(pid_t pid) {
+  proc_sample s;
+  if (pid <= 0)
+    return s;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string content((std::istreambuf_iterator<char>(stat)), {});
+  auto close = content.rfind(')');
+  if (close != std::string::npos) {
+    std::istringstream rest(content.substr(close + 2));
+    std::string field;
+    std::vector<std::string> f;
+    while (rest >> field)
+      f.push_back(field);
+    // fields after ")" start at 3 (state); utime=14, stime=15
+    if (f.size() > 13) {
+      double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+      s.cpu_s = (std::stod(f[11]) + std::stod(f[12])) / tick;
+    }
+  }
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0)
+      s.rss_kb = std::stol(line.substr(6));
+  std::error_code ec;
+  (void) ec;
+  return s;
+}
+
+// -- HTTP ---------------------------------------------------------------------
+
+struct reply {
+  int status = 0;
+  std::string session_id;
+  std::string body;
+};
+
+enum class outcome { ok, http_error, rpc_error, tool_error, io_error };
+
+const char* name(outcome o) {
+  switch (o) {
+    case outcome::ok: return "ok";
+    case outcome::http_error: return "http_status";
+    case outcome::rpc_error: return "jsonrpc_error";
+    case outcome::tool_error: return "tool_error";
+    case outcome::io_error: return "connection";
+  }
+  return "?";
+}
+
+outcome classify(const reply& r) {
+  if (r.status != 200)
+    return outcome::http_error;
+  if (r.body.find("\"error\":{") != std::string::npos)
+    return outcome::rpc_error;
+  if (r.body.find("\"isError\":true") != std::string::npos)
+    return outcome::tool_error;
+  if (r.body.find("\"result\"") == std::string::npos)
+    return outcome::rpc_error;
+  return outcome::ok;
+}
+
+class connection {
+public:
+  explicit connection(net::any_io_executor ex) : sock_(ex) {
+    // nop
+  }
+
+  awaitable<bool> connect(const endpoint& e, const std::string& source = {}) {
+    beast::error_code ec;
+    tcp::endpoint ep{net::ip::make_address(e.host == "localhost" ? "127.0.0.1" : e.host, ec),
+                     e.port};
+    if (ec)
+      co_return false;
+    sock_.open(tcp::v4(), ec);
+    if (!source.empty()) {
+      sock_.bind(tcp::endpoint{net::ip::make_address(source, ec), 0}, ec);
+      if (ec)
+        co_return false;
+    }
+    sock_.set_option(tcp::no_delay(true), ec);
+    co_await sock_.async_connect(ep, net::redirect_error(use_awaitable, ec));
+    co_return !ec;
+  }
+
+  /// Writes `raw` and reads one response (JSON or a whole SSE stream).
+  awaitable<std::optional<reply>> exchange(const std::string& raw) {
+    beast::error_code ec;
+    co_await net::async_write(sock_, net::buffer(raw),
+                              net::redirect_error(use_awaitable, ec));
+    if (ec)
+      co_return std::nullopt;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64 * 1024 * 1024);
+    co_await http::async_read(sock_, buf_, parser,
+                              net::redirect_error(use_awaitable, ec));
+    if (ec)
+      co_return std::nullopt;
+    auto& res = parser.get();
+    reply r;
+    r.status = static_cast<int>(res.result_int());
+    if (auto it = res.find("Mcp-Session-Id"); it != res.end())
+      r.session_id = std::string{it->value()};
+    r.body = std::move(res.body());
+    co_return r;
+  }
+
+  void close() {
+    beast::error_code ec;
+    sock_.close(ec);
+  }
+
+private:
+  tcp::socket sock_;
+  beast::flat_buffer buf_;
+};
+
+std::string post(const endpoint& e, const std::string& body,
+                 const std::string& extra = {}) {
+  std::string r;
+  r.reserve(256 + body.size());
+  r += "POST ";
+  r += e.path;
+  r += " HTTP/1.1\r\nHost: ";
+  r += e.host;
+  r += ':';
+  r += std::to_string(e.port);
+  r += "\r\nContent-Type: application/json\r\nAccept: application/json, "
+       "text/event-stream\r\n";
+  r += extra;
+  r += "Content-Length: ";
+  r += std::to_string(body.size());
+  r += "\r\n\r\n";
+  r += body;
+  return r;
+}
+
+std::string del(const endpoint& e, const std::string& sid) {
+  return "DELETE " + e.path + " HTTP/1.1\r\nHost: " + e.host + ":"
+         + std::to_string(e.port) + "\r\nMcp-Session-Id: " + sid
+         + "\r\nMCP-Protocol-Version: 2025-11-25\r\nContent-Length: 0\r\n\r\n";
+}
+
+const std::string stateless_meta
+  = R"("_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"mcpvisor-load","version":"1"}})";
+
+/// Opens a 2025-11-25 session on `c`; returns its id (empty on failure).
+awaitable<std::string> open_session(connection& c, const endpoint& e) {
+  auto r = co_await c.exchange(post(
+    e, R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"mcpvisor-load","version":"1"}}})",
+    "MCP-Protocol-Version: 2025-11-25\r\n"));
+  if (!r || r->status != 200 || r->session_id.empty())
+    co_return std::string{};
+  auto sid = r->session_id;
+  auto n = co_await c.exchange(post(e, R"({"jsonrpc":"2.0","method":"notifications/initialized"})",
+                                    "Mcp-Session-Id: " + sid
+                                      + "\r\nMCP-Protocol-Version: 2025-11-25\r\n"));
+  if (!n || n->status / 100 != 2)
+    co_return std::string{};
+  co_return sid;
+}
+
+/// The bytes of one tools/call in the configured mode.
+class call_builder {
+public:
+  call_builder(const options& o, const endpoint& e, std::string sid)
+    : o_(o), e_(e), sid_(std::move(sid)) {
+    // nop
+  }
+
+  std::string next() {
+    auto id = std::to_string(++n_);
+    std::string body = R"({"jsonrpc":"2.0","id":)" + id
+                       + R"(,"method":"tools/call","params":{"name":")" + o_.tool
+                       + R"(","arguments":)" + o_.args;
+    std::string headers;
+    if (o_.mode == "stateless") {
+      body += "," + stateless_meta;
+      headers = "MCP-Protocol-Version: 2026-07-28\r\nMcp-Method: tools/call\r\n"
+                "Mcp-Name: " + o_.tool + "\r\n";
+    } else {
+      if (o_.mode == "sse")
+        body += R"(,"_meta":{"progressToken":)" + id + "}";
+      headers = "Mcp-Session-Id: " + sid_ + "\r\nMCP-Protocol-Version: 2025-11-25\r\n";
+    }
+    body += "}}";
+    return post(e_, body, headers);
+  }
+
+private:
+  const options& o_;
+  const endpoint& e_;
+  std::string sid_;
+  uint64_t n_ = 0;
+};
+
+// -- results ------------------------------------------------------------------
+
+struct tally {
+  histogram lat;
+  std::map<std::string, uint64_t> errors;
+  uint64_t ok = 0;
+
+  void merge(const tally& t) {
+    lat.merge(t.lat);
+    ok += t.ok;
+    for (auto& [k, v] : t.errors)
+      errors[k] += v;
+  }
+};
+
+std::string us(uint64_t ns) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f", static_cast<double>(ns) / 1000.0);
+  return buf;
+}
+
+// -- scenarios ----------------------------------------------------------------
+
+/// Runs `workers` coroutines on `threads` threads and waits for them.
+template <class F>
+void run_workers(size_t threads, size_t workers, F make) {
+  net::io_context ioc{static_cast<int>(threads)};
+  for (size_t i = 0; i < workers; ++i)
+    net::co_spawn(net::make_strand(ioc), make(i), net::detached);
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t)
+    pool.emplace_back([&] { ioc.run(); });
+  ioc.run();
+  for (auto& t : pool)
+    t.join();
+}
+
+struct calls_report {
+  tally all;
+  double seconds = 0;
+  proc_sample before;
+  proc_sample after;
+  size_t failed_setup = 0;
+};
+
+/// The calls loop shared by `calls` and `soak`: each worker has its own
+/// connection (and session); in an open loop workers take tickets of a
+/// common schedule.
+calls_report run_calls(const options& o, double duration,
+                       const std::function<void(double, const tally&, const proc_sample&)>& on_window = {}) {
+  calls_report rep;
+  std::vector<tally> per(o.concurrency);
+  std::atomic<size_t> ready{0};
+  std::atomic<size_t> setup_failed{0};
+  std::atomic<uint64_t> ticket{0};
+  std::atomic<bool> measuring{false};
+  clock_type::time_point start;
+  clock_type::time_point end;
+  std::mutex window_mtx;
+  tally window;
+  double interval_ns = o.rate > 0 ? 1e9 / o.rate : 0;
+  run_workers(o.threads, o.concurrency + 1, [&](size_t i) -> awaitable<void> {
+    auto ex = co_await net::this_coro::executor;
+    if (i == o.concurrency) {
+      // the clock: warm-up, then the measured window, with soak samples
+      net::steady_timer t{ex};
+      while (ready.load() + setup_failed.load() < o.concurrency) {
+        t.expires_after(10ms);
+        co_await t.async_wait(use_awaitable);
+      }
+      t.expires_after(std::chrono::duration_cast<clock_type::duration>(
+        std::chrono::duration<double>(o.warmup)));
+      co_await t.async_wait(use_awaitable);
+      rep.before = sample(o.server_pid);
+      start = clock_type::now();
+      end = start + std::chrono::duration_cast<clock_type::duration>(
+                      std::chrono::duration<double>(duration));
+      ticket.store(0);
+      measuring.store(true);
+      double period = o.sample_every > 0 && on_window ? o.sample_every : duration;
+      auto next = start;
+      while (clock_type::now() < end) {
+        next += std::chrono::duration_cast<clock_type::duration>(
+          std::chrono::duration<double>(period));
+        t.expires_at(std::min(next, end));
+        co_await t.async_wait(use_awaitable);
+        if (on_window) {
+          tally w;
+          {
+            std::lock_guard<std::mutex> g{window_mtx};
+            std::swap(w, window);
+          }
+          on_window(std::chrono::duration<double>(clock_type::now() - start).count(),
+                    w, sample(o.server_pid));
+        }
+      }
+      measuring.store(false);
+      rep.after = sample(o.server_pid);
+      rep.seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+      co_return;
+    }
+    const auto& e = o.urls[i % o.urls.size()];
+    connection c{ex};
+    std::string sid;
+    if (!co_await c.connect(e)
+        || (o.mode != "stateless" && (sid = co_await open_session(c, e)).empty())) {
+      setup_failed.fetch_add(1);
+      co_return;
+    }
+    call_builder calls{o, e, sid};
+    ready.fetch_add(1);
+    auto& mine = per[i];
+    net::steady_timer t{ex};
+    bool started = false;
+    for (;;) {
+      bool in_window = measuring.load();
+      if (started && !in_window)
+        break; // the window closed
+      started = started || in_window;
+      auto scheduled = clock_type::now();
+      if (interval_ns > 0 && in_window) {
+        auto k = ticket.fetch_add(1);
+        scheduled = start + std::chrono::nanoseconds(
+                              static_cast<int64_t>(static_cast<double>(k) * interval_ns));
+        if (scheduled >= end)
+          break;
+        if (scheduled > clock_type::now()) {
+          t.expires_at(scheduled);
+          co_await t.async_wait(use_awaitable);
+        }
+      }
+      auto r = co_await c.exchange(calls.next());
+      auto done = clock_type::now();
+      if (!measuring.load() && !started)
+        continue; // warm-up
+      auto o2 = r ? classify(*r) : outcome::io_error;
+      auto ns = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(done - scheduled).count());
+      if (o2 == outcome::ok) {
+        ++mine.ok;
+        mine.lat.record(ns);
+      } else {
+        ++mine.errors[name(o2)];
+      }
+      if (on_window) {
+        std::lock_guard<std::mutex> g{window_mtx};
+        if (o2 == outcome::ok) {
+          ++window.ok;
+          window.lat.record(ns);
+        } else {
+          ++window.errors[name(o2)];
+        }
+      }
+      if (o2 == outcome::io_error) {
+        c.close();
+        connection fresh{ex};
+        if (!co_await fresh.connect(e))
+          break;
+        c = std::move(fresh);
+      }
+    }
+    if (!sid.empty())
+      co_await c.exchange(del(e, sid));
+  });
+  for (auto& t : per)
+    rep.all.merge(t);
+  rep.failed_setup = setup_failed.load();
+  return rep;
+}
+
+struct report {
+  std::vector<std::pair<std::string, std::string>> rows;
+  void add(std::string k, std::string v) {
+    rows.emplace_back(std::move(k), std::move(v));
+  }
+};
+
+void print(const options& o, const report& r) {
+  for (auto& [k, v] : r.rows)
+    std::printf("%-28s %s\n", k.c_str(), v.c_str());
+  if (o.json_out.empty())
+    return;
+  std::ofstream f{o.json_out};
+  f << "{";
+  for (size_t i = 0; i < r.rows.size(); ++i) {
+    f << (i ? "," : "") << "\"" << r.rows[i].first << "\":\"";
+    for (char c : r.rows[i].second)
+      f << (c == '"' ? std::string{"\\\""} : std::string{c});
+    f << "\"";
+  }
+  f << "}\n";
+}
+
+void add_latency(report& r, const tally& t) {
+  r.add("p50_us", us(t.lat.quantile(0.50)));
+  r.add("p90_us", us(t.lat.quantile(0.90)));
+  r.add("p99_us", us(t.lat.quantile(0.99)));
+  r.add("p99.9_us", us(t.lat.quantile(0.999)));
+  r.add("max_us", us(t.lat.max()));
+  std::string errs;
+  for (auto& [k, v] : t.errors)
+    errs += (errs.empty() ? "" : ", ") + k + "=" + std::to_string(v);
+  r.add("errors", errs.empty() ? "none" : errs);
+}
+
+int scenario_calls(const options& o) {
+  auto rep = run_calls(o, o.duration);
+  report r;
+  r.add("scenario", "calls (" + o.mode + ", " + (o.rate > 0 ? "open loop" : "closed loop") + ")");
+  r.add("url", o.urls.front().text);
+  r.add("tool", o.tool);
+  r.add("concurrency", std::to_string(o.concurrency));
+  if (o.rate > 0)
+    r.add("target_rate", std::to_string(static_cast<long>(o.rate)));
+  r.add("duration_s", std::to_string(rep.seconds));
+  r.add("calls_ok", std::to_string(rep.all.ok));
+  r.add("calls_per_s", std::to_string(static_cast<long>(static_cast<double>(rep.all.ok) / rep.seconds)));
+  add_latency(r, rep.all);
+  if (o.server_pid > 0 && rep.all.ok > 0) {
+    double cpu = rep.after.cpu_s - rep.before.cpu_s;
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.2f", cpu * 1e6 / static_cast<double>(rep.all.ok));
+    r.add("server_cpu_us_per_call", buf);
+    r.add("server_rss_kb", std::to_string(rep.after.rss_kb));
+  }
+  if (rep.failed_setup > 0)
+    r.add("failed_setup", std::to_string(rep.failed_setup));
+  print(o, r);
+  return rep.all.errors.empty() && rep.failed_setup == 0 && rep.all.ok > 0 ? 0 : 1;
+}
+
+int scenario_sessions(const options& o) {
+  auto before = sample(o.server_pid);
+  std::vector<std::vector<std::string>> ids(o.connections);
+  std::atomic<size_t> failed{0};
+  auto t0 = clock_type::now();
+  double established_s = 0;
+  proc_sample held;
+  run_workers(o.threads, o.connections, [&](size_t i) -> awaitable<void> {
+    auto ex = co_await net::this_coro::executor;
+    const auto& e = o.urls[i % o.urls.size()];
+    connection c{ex};
+    if (!co_await c.connect(e)) {
+      failed.fetch_add(o.sessions / o.connections);
+      co_return;
+    }
+    size_t mine = o.sessions / o.connections + (i < o.sessions % o.connections ? 1 : 0);
+    for (size_t k = 0; k < mine; ++k) {
+      auto sid = co_await open_session(c, e);
+      if (sid.empty())
+        failed.fetch_add(1);
+      else
+        ids[i].push_back(std::move(sid));
+    }
+  });
+  established_s = std::chrono::duration<double>(clock_type::now() - t0).count();
+  std::this_thread::sleep_for(std::chrono::duration<double>(o.hold));
+  held = sample(o.server_pid);
+  size_t open = 0;
+  for (auto& v : ids)
+    open += v.size();
+  if (!o.keep) {
+    run_workers(o.threads, o.connections, [&](size_t i) -> awaitable<void> {
+      auto ex = co_await net::this_coro::executor;
+      const auto& e = o.urls[i % o.urls.size()];
+      connection c{ex};
+      if (!co_await c.connect(e))
+        co_return;
+      for (auto& sid : ids[i])
+        co_await c.exchange(del(e, sid));
+    });
+  }
+  report r;
+  r.add("scenario", "sessions");
+  r.add("sessions_open", std::to_string(open));
+  r.add("failed", std::to_string(failed.load()));
+  r.add("connections", std::to_string(o.connections));
+  r.add("sessions_per_s", std::to_string(static_cast<long>(static_cast<double>(open) / established_s)));
+  if (o.server_pid > 0 && open > 0) {
+    r.add("server_rss_before_kb", std::to_string(before.rss_kb));
+    r.add("server_rss_held_kb", std::to_string(held.rss_kb));
+    r.add("server_rss_per_session_b",
+          std::to_string(static_cast<long>((held.rss_kb - before.rss_kb) * 1024.0
+                                           / static_cast<double>(open))));
+  }
+  print(o, r);
+  return failed.load() == 0 ? 0 : 1;
+}
+
+/// One process's share of the connections scenario: open, serve one
+/// request each, hold, close. Returns {served, failed}.
+std::pair<size_t, size_t> hold_connections(const options& o, size_t count,
+                                           const std::string& source,
+                                           size_t offset) {
+  std::atomic<size_t> served{0};
+  std::atomic<size_t> failed{0};
+  std::atomic<size_t> done{0};
+  run_workers(1, count, [&](size_t i) -> awaitable<void> {
+    auto ex = co_await net::this_coro::executor;
+    const auto& e = o.urls[(i + offset) % o.urls.size()];
+    connection c{ex};
+    bool ok = co_await c.connect(e, source);
+    if (ok) {
+      auto r = co_await c.exchange(post(
+        e, R"({"jsonrpc":"2.0","id":1,"method":"server/discover","params":{)" + stateless_meta + "}}",
+        "MCP-Protocol-Version: 2026-07-28\r\nMcp-Method: server/discover\r\n"));
+      ok = r && r->status == 200;
+    }
+    (ok ? served : failed).fetch_add(1);
+    done.fetch_add(1);
+    // hold until every connection of this process is up, then for --hold
+    net::steady_timer t{ex};
+    while (done.load() < count) {
+      t.expires_after(20ms);
+      co_await t.async_wait(use_awaitable);
+    }
+    t.expires_after(std::chrono::duration_cast<clock_type::duration>(
+      std::chrono::duration<double>(o.hold)));
+    co_await t.async_wait(use_awaitable);
+    c.close();
+  });
+  return {served.load(), failed.load()};
+}
+
+int scenario_connections(const options& o) {
+  size_t procs = std::max<size_t>(1, o.procs);
+  std::vector<pid_t> children;
+  std::vector<int> pipes;
+  auto t0 = clock_type::now();
+  for (size_t p = 0; p < procs; ++p) {
+    int fds[2];
+    if (::pipe(fds) != 0)
+      return 1;
+    size_t count = o.connections / procs + (p < o.connections % procs ? 1 : 0);
+    // each process its own 127.0.0.x source address: ephemeral ports are
+    // per address, and a process may hold at most 20,000 files here
+    std::string source = "127.0.0." + std::to_string(2 + p % 250);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::close(fds[0]);
+      rlimit lim{};
+      getrlimit(RLIMIT_NOFILE, &lim);
+      lim.rlim_cur = lim.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &lim);
+      auto [served, failed] = hold_connections(o, count, source, p);
+      auto msg = std::to_string(served) + " " + std::to_string(failed) + "\n";
+      auto written = ::write(fds[1], msg.data(), msg.size());
+      (void) written;
+      std::_Exit(0);
+    }
+    ::close(fds[1]);
+    children.push_back(pid);
+    pipes.push_back(fds[0]);
+  }
+  size_t served = 0;
+  size_t failed = 0;
+  for (size_t p = 0; p < procs; ++p) {
+    char buf[64] = {0};
+    auto n = ::read(pipes[p], buf, sizeof(buf) - 1);
+    if (n > 0) {
+      size_t s = 0;
+      size_t f = 0;
+      std::sscanf(buf, "%zu %zu", &s, &f);
+      served += s;
+      failed += f;
+    }
+    ::close(pipes[p]);
+    int st = 0;
+    ::waitpid(children[p], &st, 0);
+  }
+  report r;
+  r.add("scenario", "connections");
+  r.add("processes", std::to_string(procs));
+  r.add("servers", std::to_string(o.urls.size()));
+  r.add("connections_served", std::to_string(served));
+  r.add("failed", std::to_string(failed));
+  r.add("elapsed_s", std::to_string(std::chrono::duration<double>(clock_type::now() - t0).count()));
+  print(o, r);
+  return failed == 0 ? 0 : 1;
+}
+
+int scenario_soak(const options& o) {
+  std::printf("%8s %10s %10s %10s %12s %8s\n", "t_s", "calls", "p50_us", "p99_us",
+              "server_rss_kb", "errors");
+  long first_rss = 0;
+  long last_rss = 0;
+  auto rep = run_calls(o, o.duration, [&](double t, const tally& w, const proc_sample& s) {
+    uint64_t errs = 0;
+    for (auto& [k, v] : w.errors)
+      errs += v;
+    if (first_rss == 0)
+      first_rss = s.rss_kb;
+    last_rss = s.rss_kb;
+    std::printf("%8.0f %10lu %10s %10s %12ld %8lu\n", t,
+                static_cast<unsigned long>(w.ok), us(w.lat.quantile(0.5)).c_str(),
+                us(w.lat.quantile(0.99)).c_str(), s.rss_kb,
+                static_cast<unsigned long>(errs));
+    std::fflush(stdout);
+  });
+  report r;
+  r.add("scenario", "soak (" + o.mode + ")");
+  r.add("duration_s", std::to_string(rep.seconds));
+  r.add("calls_ok", std::to_string(rep.all.ok));
+  r.add("calls_per_s", std::to_string(static_cast<long>(static_cast<double>(rep.all.ok) / rep.seconds)));
+  add_latency(r, rep.all);
+  if (o.server_pid > 0) {
+    r.add("server_rss_first_sample_kb", std::to_string(first_rss));
+    r.add("server_rss_last_sample_kb", std::to_string(last_rss));
+  }
+  print(o, r);
+  return rep.all.errors.empty() && rep.all.ok > 0 ? 0 : 1;
+}
+
+} // namespace mcpvisor::load
+
+int main(int argc, char** argv) {
+  using namespace mcpvisor::load;
+  auto o = parse_args(argc, argv);
+  if (!o)
+    return 2;
+  if (o->scenario == "calls")
+    return scenario_calls(*o);
+  if (o->scenario == "sessions")
+    return scenario_sessions(*o);
+  if (o->scenario == "connections")
+    return scenario_connections(*o);
+  if (o->scenario == "soak")
+    return scenario_soak(*o);
+  usage();
+  return 2;
+}
