@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "actors/log.hpp"
+#include "actors/node.hpp"
 
 namespace mcpvisor::actors {
 
@@ -60,9 +61,11 @@ parse_result parse_command_line(int argc, char** argv) {
   app.add_flag("--stdio", opts.stdio,
                "serve one session on stdin/stdout instead of HTTP");
   // -- HTTP --
-  app.add_option("--io-threads", http.io_threads, "threads running HTTP I/O")
+  http.io_threads = 0;
+  app.add_option("--io-threads", http.io_threads,
+                 "threads running HTTP I/O (0: half the cores)")
     ->capture_default_str()
-    ->check(CLI::Range(1, 64));
+    ->check(CLI::Range(0, 64));
   app.add_option("--max-body-bytes", http.max_body_bytes,
                  "largest request body")
     ->capture_default_str();
@@ -137,7 +140,7 @@ parse_result parse_command_line(int argc, char** argv) {
   add_duration(app, "--shard-period-ms", tree.shard_period,
                "shard restart window");
   app.add_option("--scheduler-threads", opts.node.scheduler_threads,
-                 "CAF scheduler threads (0: one per core)")
+                 "CAF scheduler threads (0: half the cores)")
     ->capture_default_str();
   app.add_option("--scheduler-policy", opts.node.scheduler_policy,
                  "CAF scheduler policy")
@@ -160,6 +163,10 @@ parse_result parse_command_line(int argc, char** argv) {
     std::cerr << "--listen must be HOST:PORT, not '" << listen << "'\n";
     return 2;
   }
+  if (http.io_threads == 0)
+    http.io_threads = half_the_cores();
+  if (opts.node.scheduler_threads == 0)
+    opts.node.scheduler_threads = half_the_cores();
   if (log_level == "debug")
     log::set_level(log::level::debug);
   else if (log_level == "warning")

@@ -84,7 +84,10 @@ int main(int argc, char** argv) {
       log::info("ready", {{"url", url}, {"tools", opts.tools},
                           {"meta_shards", std::to_string(opts.node.runtime.tree.meta_shards)},
                           {"shards_per_meta",
-                           std::to_string(opts.node.runtime.tree.shards_per_meta)}});
+                           std::to_string(opts.node.runtime.tree.shards_per_meta)},
+                          {"scheduler_threads",
+                           std::to_string(opts.node.scheduler_threads)},
+                          {"io_threads", std::to_string(opts.http.io_threads)}});
     }
   }
   int status = n.wait();

@@ -18,11 +18,19 @@ namespace sup = supervision;
 
 namespace {
 
+} // namespace
+
+size_t half_the_cores() {
+  return std::max(1u, std::thread::hardware_concurrency() / 2);
+}
+
+namespace {
+
 std::unique_ptr<caf::actor_system_config> make_config(const node_config& cfg) {
   auto res = std::make_unique<caf::actor_system_config>();
   auto threads = cfg.scheduler_threads;
   if (threads == 0)
-    threads = std::max(1u, std::thread::hardware_concurrency());
+    threads = half_the_cores();
   res->set("scheduler.max-threads", threads);
   res->set("scheduler.policy", caf::atom_from_string(cfg.scheduler_policy));
   // CAF's own logger and console output stay off: stdout may be MCP's.

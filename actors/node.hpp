@@ -20,11 +20,17 @@ namespace mcpvisor::actors {
 /// How the node's actor system runs.
 struct node_config {
   runtime_config runtime;
-  /// CAF scheduler threads; 0 picks the number of cores.
+  /// CAF scheduler threads; 0 picks `half_the_cores()`.
   size_t scheduler_threads = 0;
   /// "sharing" (one shared queue) or "stealing" (work stealing).
   std::string scheduler_policy = "sharing";
 };
+
+/// The default for scheduler and I/O threads: half of the cores, at least
+/// one. Measured on 2 cores with the load generator alongside, one
+/// scheduler thread served the most calls at the lowest CPU per call
+/// (docs/benchmarks.md, "Thread defaults").
+size_t half_the_cores();
 
 /// The process's actor system and supervision tree. `main` starts one,
 /// `wait`s for it, and turns the root's exit into the process's exit status.

@@ -560,8 +560,16 @@ void print(const options& o, const report& r) {
   std::ofstream f{o.json_out};
   f << "{";
   for (size_t i = 0; i < r.rows.size(); ++i) {
-    f << (i ? "," : "") << "\"" << r.rows[i].first << "\":\"";
-    for (char c : r.rows[i].second)
+    const auto& v = r.rows[i].second;
+    f << (i ? "," : "") << "\"" << r.rows[i].first << "\":";
+    char* end = nullptr;
+    std::strtod(v.c_str(), &end);
+    if (!v.empty() && end == v.c_str() + v.size()) {
+      f << v; // numbers stay numbers for scripts
+      continue;
+    }
+    f << "\"";
+    for (char c : v)
       f << (c == '"' ? std::string{"\\\""} : std::string{c});
     f << "\"";
   }

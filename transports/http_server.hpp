@@ -21,7 +21,7 @@ struct http_config {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;
   std::string path = "/mcp";
-  /// Threads running the I/O.
+  /// Threads running the I/O (at least one).
   size_t io_threads = 1;
   size_t max_body_bytes = 4 * 1024 * 1024;
   size_t max_header_bytes = 16 * 1024;
