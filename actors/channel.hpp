@@ -37,4 +37,15 @@ public:
 
 using channel_ptr = std::shared_ptr<channel>;
 
+/// What a client is told about a request whose session or handler actor
+/// stopped while it was in flight and that was not run again.
+constexpr std::string_view restarted_text
+  = "the session restarted while this request was in flight; it may or may "
+    "not have completed";
+
+/// What a client is told about a request refused while the andon cord is
+/// pulled.
+constexpr std::string_view overloaded_text
+  = "the server is overloaded; retry later";
+
 } // namespace mcpvisor::actors

@@ -53,9 +53,11 @@ parse_result parse_command_line(int argc, char** argv) {
   app.add_option("--listen", listen,
                  "serve MCP at http://HOST:PORT/mcp")
     ->capture_default_str();
-  app.add_option("--tools", opts.tools, "built-in set: default or conformance")
+  app.add_option("--tools", opts.tools,
+                 "built-in set: default, conformance, or drill (default plus "
+                 "tools that crash and stall on purpose, for chaos drills)")
     ->capture_default_str()
-    ->check(CLI::IsMember({"default", "conformance"}));
+    ->check(CLI::IsMember({"default", "conformance", "drill"}));
   app.add_option("--files-root", opts.tool_options.files_root,
                  "directory the default set serves as read-only resources");
   app.add_flag("--stdio", opts.stdio,
@@ -81,6 +83,43 @@ parse_result parse_command_line(int argc, char** argv) {
                  "Host/Origin host accepted besides localhost (repeatable)");
   app.add_option("--allowed-origin", http.allowed_origins,
                  "Origin accepted as given (repeatable)");
+  // -- admin, overload, chaos --
+  std::string admin_listen;
+  app.add_option("--admin", admin_listen,
+                 "serve the admin endpoint at http://HOST:PORT (off unless "
+                 "given)");
+  app.add_option("--admin-token", opts.admin_cfg.token,
+                 "bearer token every admin request must carry (required "
+                 "when --admin is not a loopback address)");
+  app.add_option("--admin-allowed-host", opts.admin_cfg.allowed_hosts,
+                 "Host/Origin host the admin endpoint accepts besides "
+                 "localhost and its own address (repeatable)");
+  auto& andon = rt.andon;
+  add_duration(app, "--andon-interval-ms", andon.interval,
+               "how often the overload monitor samples");
+  app.add_option("--andon-queue-high", andon.queue_high,
+                 "queued work that pulls the andon cord")
+    ->capture_default_str();
+  app.add_option("--andon-queue-low", andon.queue_low,
+                 "queued work below which the cord is released")
+    ->capture_default_str();
+  app.add_option("--andon-session-share", andon.session_share,
+                 "queued messages one session counts for at most")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  app.add_option("--andon-rss-high-mb", andon.rss_high_mb,
+                 "resident memory (MiB) that pulls the cord (0: off)")
+    ->capture_default_str();
+  app.add_option("--andon-fds-high", andon.fds_high,
+                 "open descriptors that pull the cord (0: 90% of the limit)")
+    ->capture_default_str();
+  app.add_option("--andon-restarts-high", andon.restarts_high,
+                 "restarts per second that pull the cord")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  app.add_option("--chaos", opts.chaos,
+                 "crash-injection order to run from start-up, as JSON (see "
+                 "docs/operations.md; repeatable)");
   // -- sessions and handlers --
   app.add_option("--workers", rt.workers, "threads running tool handlers")
     ->capture_default_str()
@@ -162,6 +201,13 @@ parse_result parse_command_line(int argc, char** argv) {
   if (!split_listen(listen, http.host, http.port)) {
     std::cerr << "--listen must be HOST:PORT, not '" << listen << "'\n";
     return 2;
+  }
+  if (!admin_listen.empty()) {
+    opts.admin = true;
+    if (!split_listen(admin_listen, opts.admin_cfg.host, opts.admin_cfg.port)) {
+      std::cerr << "--admin must be HOST:PORT, not '" << admin_listen << "'\n";
+      return 2;
+    }
   }
   if (http.io_threads == 0)
     http.io_threads = half_the_cores();

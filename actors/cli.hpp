@@ -6,6 +6,7 @@
 #include "actors/node.hpp"
 #include "actors/tool_sets.hpp"
 #include "protocol/engine.hpp"
+#include "transports/admin_server.hpp"
 #include "transports/http_server.hpp"
 
 namespace mcpvisor::actors {
@@ -20,6 +21,11 @@ struct options {
   tool_set_options tool_options;
   /// `--stdio`: serve one session on stdin/stdout instead of HTTP.
   bool stdio = false;
+  /// `--admin HOST:PORT`: serve the admin endpoint (off when unset).
+  bool admin = false;
+  transports::admin_config admin_cfg;
+  /// `--chaos JSON`: crash-injection orders run from start-up.
+  std::vector<std::string> chaos;
 };
 
 /// Either options, or the exit status to leave with at once (after --help,

@@ -170,9 +170,11 @@ std::optional<tool_set> load_tool_set(std::string_view name, catalog& cat,
     err = add_default_set(cat, set, opts);
   else if (name == "conformance")
     err = add_conformance_set(cat, set);
+  else if (name == "drill")
+    err = add_drill_set(cat, set, opts);
   else
     err = "unknown tool set '" + std::string{name}
-          + "' (known: default, conformance)";
+          + "' (known: default, conformance, drill)";
   if (err) {
     if (error != nullptr)
       *error = *err;

@@ -50,20 +50,69 @@ gateway::result gateway::initialize(std::unique_ptr<protocol::message> msg,
   return result::ok;
 }
 
+namespace {
+
+/// Sends a session message to the session's actor, or queues it while the
+/// session restarts.
+gateway::result deliver(runtime& rt, const session_id& id, inbound_ptr in) {
+  in->rescue = &rt;
+  in->sid = id;
+  auto r = rt.registry().slot_of(id).route(id, in);
+  if (!r.known) {
+    in->rescue = nullptr; // the transport answers 404 itself
+    return gateway::result::unknown_session;
+  }
+  if (r.handle)
+    caf::anon_send(r.handle, post_atom::value, std::move(in));
+  return gateway::result::ok;
+}
+
+} // namespace
+
+inbound::~inbound() {
+  if (rescue == nullptr || taken)
+    return;
+  // The session's actor stopped before it took this message. Unless the
+  // node is stopping, hand it to the actor that continues the session (a
+  // crash, a kill or a shard restart in between), a bounded number of
+  // times; a session that ended answers 404.
+  auto& rt = *rescue;
+  rescue = nullptr;
+  if (rt.stopping() || attempts >= 8) {
+    if (ch != nullptr && kind != kind_t::close)
+      ch->reply(503, protocol::encode_error(
+                       msg != nullptr ? msg->id : protocol::request_id{},
+                       protocol::errc::internal_error,
+                       rt.stopping() ? "the server is shutting down"
+                                     : "the session could not be reached; "
+                                       "retry"));
+    return;
+  }
+  auto again = std::make_shared<inbound>();
+  again->kind = kind;
+  again->msg = std::move(msg);
+  again->ch = std::move(ch);
+  again->last_event_id = std::move(last_event_id);
+  again->single_channel = single_channel;
+  again->attempts = static_cast<uint8_t>(attempts + 1);
+  auto ch_copy = again->ch;
+  auto id = again->msg != nullptr ? again->msg->id : protocol::request_id{};
+  if (deliver(rt, sid, std::move(again)) == gateway::result::unknown_session
+      && ch_copy != nullptr && kind != kind_t::close)
+    ch_copy->reply(404, protocol::encode_error(id, protocol::errc::invalid_request,
+                                               "session not found"));
+}
+
 gateway::result gateway::post(std::string_view session_id_text,
                               std::unique_ptr<protocol::message> msg,
                               channel_ptr ch) {
   auto id = session_id::parse(session_id_text);
   if (!id)
     return result::unknown_session;
-  auto h = rt_.registry().find(*id);
-  if (!h)
-    return result::unknown_session;
   auto in = std::make_shared<inbound>();
   in->msg = std::move(msg);
   in->ch = std::move(ch);
-  caf::anon_send(h, post_atom::value, std::move(in));
-  return result::ok;
+  return deliver(rt_, *id, std::move(in));
 }
 
 gateway::result gateway::get(std::string_view session_id_text,
@@ -71,22 +120,20 @@ gateway::result gateway::get(std::string_view session_id_text,
   auto id = session_id::parse(session_id_text);
   if (!id)
     return result::unknown_session;
-  auto h = rt_.registry().find(*id);
-  if (!h)
-    return result::unknown_session;
-  caf::anon_send(h, get_atom::value, std::move(ch), std::move(last_event_id));
-  return result::ok;
+  auto in = std::make_shared<inbound>();
+  in->kind = inbound::kind_t::stream;
+  in->ch = std::move(ch);
+  in->last_event_id = std::move(last_event_id);
+  return deliver(rt_, *id, std::move(in));
 }
 
 gateway::result gateway::remove(std::string_view session_id_text) {
   auto id = session_id::parse(session_id_text);
   if (!id)
     return result::unknown_session;
-  auto h = rt_.registry().find(*id);
-  if (!h)
-    return result::unknown_session;
-  caf::anon_send(h, close_atom::value);
-  return result::ok;
+  auto in = std::make_shared<inbound>();
+  in->kind = inbound::kind_t::close;
+  return deliver(rt_, *id, std::move(in));
 }
 
 gateway::result gateway::stateless(std::unique_ptr<protocol::message> msg,
@@ -119,11 +166,19 @@ gateway::result gateway::stateless(std::unique_ptr<protocol::message> msg,
 
 bool gateway::known(std::string_view session_id_text) const {
   auto id = session_id::parse(session_id_text);
-  return id && rt_.registry().find(*id);
+  return id && rt_.registry().slot_of(*id).known(*id);
 }
 
 size_t gateway::sessions() const {
   return rt_.registry().size();
+}
+
+bool gateway::overloaded() const noexcept {
+  return rt_.andon().pulled();
+}
+
+metrics& gateway::stats() noexcept {
+  return rt_.stats();
 }
 
 } // namespace mcpvisor::actors

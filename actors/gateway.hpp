@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "actors/channel.hpp"
+#include "actors/metrics.hpp"
 #include "protocol/engine.hpp"
 
 /// The narrow interface the transports use to reach the runtime: no CAF and
@@ -59,6 +60,13 @@ public:
   bool known(std::string_view session_id) const;
 
   size_t sessions() const;
+
+  /// True while the andon cord is pulled: new connections, sessions and
+  /// requests are refused at once; work already accepted goes on.
+  bool overloaded() const noexcept;
+
+  /// Counters the transports bump (requests, latencies, connections).
+  metrics& stats() noexcept;
 
   runtime& rt() noexcept {
     return rt_;

@@ -10,11 +10,13 @@
 
 #include <pthread.h>
 
+#include "actors/admin.hpp"
 #include "actors/cli.hpp"
 #include "actors/gateway.hpp"
 #include "actors/log.hpp"
 #include "actors/node.hpp"
 #include "supervision/errors.hpp"
+#include "transports/admin_server.hpp"
 #include "transports/http_server.hpp"
 #include "transports/stdio.hpp"
 
@@ -50,12 +52,33 @@ int main(int argc, char** argv) {
   }
   protocol::server_context srv{cat, opts.engine};
   auto signals = block_signals();
+  // declared before the node so that it is destroyed after the node's
+  // actors, which may still hold admin callbacks
+  std::unique_ptr<transports::admin_server> admin_http;
   actors::node n{opts.node, &srv};
   if (auto err = n.start(set->periodic)) {
     log::error("start failed", {{"reason", supervision::describe(err)}});
     return 1;
   }
   actors::gateway gw{n.rt()};
+  actors::admin api{n};
+  std::string admin_url;
+  if (opts.admin) {
+    admin_http = std::make_unique<transports::admin_server>(api, opts.admin_cfg);
+    if (auto err = admin_http->start()) {
+      log::error("cannot serve the admin endpoint", {{"reason", *err}});
+      n.stop();
+      n.wait();
+      return 2;
+    }
+    admin_url = "http://" + opts.admin_cfg.host + ":"
+                + std::to_string(admin_http->port());
+  }
+  for (auto& order : opts.chaos)
+    api.chaos(order, [](actors::admin_answer a) {
+      if (a.status != 200)
+        log::error("chaos order refused", {{"reason", a.body}});
+    });
   std::thread signal_thread{[&] {
     int sig = 0;
     sigwait(&signals, &sig);
@@ -67,7 +90,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<transports::http_server> http;
   std::thread stdio_thread;
   if (opts.stdio) {
-    log::info("ready", {{"transport", "stdio"}, {"tools", opts.tools}});
+    log::info("ready", {{"transport", "stdio"}, {"tools", opts.tools},
+                        {"admin", admin_url}});
     stdio_thread = std::thread{[&] {
       transports::serve_stdio(gw, opts.engine.limits.max_message_bytes);
       log::info("stdin closed");
@@ -81,7 +105,7 @@ int main(int argc, char** argv) {
     } else {
       auto url = "http://" + opts.http.host + ":" + std::to_string(http->port())
                  + opts.http.path;
-      log::info("ready", {{"url", url}, {"tools", opts.tools},
+      log::info("ready", {{"url", url}, {"tools", opts.tools}, {"admin", admin_url},
                           {"meta_shards", std::to_string(opts.node.runtime.tree.meta_shards)},
                           {"shards_per_meta",
                            std::to_string(opts.node.runtime.tree.shards_per_meta)},
@@ -93,6 +117,8 @@ int main(int argc, char** argv) {
   int status = n.wait();
   if (http)
     http->stop();
+  if (admin_http)
+    admin_http->stop();
   pthread_kill(signal_thread.native_handle(), SIGUSR1);
   signal_thread.join();
   if (stdio_thread.joinable()) {

@@ -7,6 +7,7 @@
 #include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include "actors/andon_monitor.hpp"
 #include "actors/messages.hpp"
 #include "actors/stateless.hpp"
 #include "supervision/errors.hpp"
@@ -89,6 +90,7 @@ node::node(const node_config& cfg, protocol::server_context* srv,
 }
 
 node::~node() {
+  rt_->set_stopping();
   if (root_ && !waited_) {
     stop();
     wait();
@@ -113,6 +115,10 @@ caf::error node::start(std::vector<periodic_task> periodic) {
       return ctx.system.spawn(timer_actor, rt, periodic);
     };
     extra.push_back(std::move(timer));
+    extra.push_back(andon_monitor(*rt_));
+    for (auto& c : extra)
+      c.start = counting_restarts(*rt_, metrics::level::service,
+                                  std::move(c.start));
   }
   auto spec = make_root_spec(*rt_, make_session_, std::move(extra));
   auto res = sup::start_supervisor(*sys_, std::move(spec));
@@ -136,6 +142,7 @@ int node::wait() {
 }
 
 void node::stop() {
+  rt_->set_stopping();
   if (root_)
     caf::anon_send_exit(root_, caf::exit_reason::user_shutdown);
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -10,14 +11,41 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/change_bus.hpp"
+#include "actors/metrics.hpp"
 #include "actors/session_registry.hpp"
 #include "actors/session_streams.hpp"
 #include "actors/tree_config.hpp"
 #include "actors/worker_pool.hpp"
 #include "protocol/engine.hpp"
+#include "supervision/andon.hpp"
 #include "supervision/mailbox_gauge.hpp"
 
 namespace mcpvisor::actors {
+
+/// When the overload monitor pulls and releases the andon cord
+/// (docs/configuration.md, "Overload").
+struct andon_config {
+  /// How often the monitor samples.
+  std::chrono::milliseconds interval{100};
+  /// Queued work (messages waiting in session and stateless mailboxes plus
+  /// handler runs waiting for a worker) that pulls the cord, and the level
+  /// it must fall to before the monitor releases it.
+  uint64_t queue_high = 20000;
+  uint64_t queue_low = 2000;
+  /// One session's mailbox counts at most this much towards queued work:
+  /// a single flooded session is slowed by its own queue (its connections
+  /// are not read while their requests wait) without stopping everyone.
+  uint32_t session_share = 64;
+  /// Resident memory that pulls the cord, in MiB (0: not watched); released
+  /// below 90% of it.
+  size_t rss_high_mb = 0;
+  /// Open file descriptors that pull the cord (0: 90% of the process's
+  /// limit); released below 80% of the limit.
+  size_t fds_high = 0;
+  /// Restarts per second anywhere in the tree that pull the cord; released
+  /// below a tenth of it.
+  uint64_t restarts_high = 5000;
+};
 
 /// Limits and timings of the MCP runtime (docs/configuration.md).
 struct runtime_config {
@@ -36,6 +64,7 @@ struct runtime_config {
   size_t max_calls_per_session = 64;
   /// Actors serving stateless (2026-07-28) requests.
   size_t stateless_actors = 4;
+  andon_config andon;
 };
 
 /// What every actor of the tree shares: configuration, the protocol engine's
@@ -75,8 +104,23 @@ public:
     return registry_;
   }
 
+  /// Mailbox gauges of the session actors.
   supervision::gauge_registry& gauges() noexcept {
     return gauges_;
+  }
+
+  /// Mailbox gauges of the stateless actors (shared by all clients, so
+  /// counted in full by the overload monitor).
+  supervision::gauge_registry& stateless_gauges() noexcept {
+    return stateless_gauges_;
+  }
+
+  metrics& stats() noexcept {
+    return metrics_;
+  }
+
+  supervision::andon_cord& andon() noexcept {
+    return andon_;
   }
 
   worker_pool& workers() noexcept {
@@ -99,16 +143,37 @@ public:
     stateless_[i] = std::move(a);
   }
 
+  /// Forgets the stateless actor in slot `i` if it is still `who`.
+  void clear_stateless_actor_if(size_t i, const caf::actor_addr& who) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (caf::actor_cast<caf::actor_addr>(stateless_[i]) == who)
+      stateless_[i] = caf::actor{};
+  }
+
+  /// True once the node is stopping: sessions that stop now end for good
+  /// instead of waiting for a restart.
+  bool stopping() const noexcept {
+    return stopping_.load(std::memory_order_acquire);
+  }
+
+  void set_stopping() noexcept {
+    stopping_.store(true, std::memory_order_release);
+  }
+
 private:
   caf::actor_system& sys_;
   runtime_config cfg_;
   protocol::server_context* srv_;
   session_registry registry_;
   supervision::gauge_registry gauges_;
+  supervision::gauge_registry stateless_gauges_;
+  metrics metrics_;
+  supervision::andon_cord andon_;
   worker_pool workers_;
   change_bus bus_;
   mutable std::mutex mtx_;
   std::vector<caf::actor> stateless_;
+  std::atomic<bool> stopping_{false};
 };
 
 } // namespace mcpvisor::actors

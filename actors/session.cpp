@@ -1,15 +1,21 @@
 #include "actors/session.hpp"
 
+#include <algorithm>
+#include <iterator>
 #include <stdexcept>
 #include <unordered_map>
 
 #include <caf/actor_system.hpp>
+#include <caf/detail/sync_request_bouncer.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/mailbox_element.hpp>
 
 #include "actors/call_link.hpp"
+#include "actors/log.hpp"
 #include "actors/messages.hpp"
 #include "actors/runtime.hpp"
+#include "actors/tree.hpp"
 #include "supervision/errors.hpp"
 
 namespace mcpvisor::actors {
@@ -31,12 +37,25 @@ struct session_state {
   session_streams streams;
   /// stdio: the one channel everything goes to.
   channel_ptr single;
-  std::unordered_map<request_id, std::shared_ptr<call_link>,
-                     protocol::request_id_hash>
-    links;
+  /// A call in flight: its link to the handler, the request that started
+  /// it, and whether it may run again after a crash.
+  struct flight {
+    std::shared_ptr<call_link> link;
+    inbound_ptr in;
+    bool replay = false;
+  };
+  std::unordered_map<request_id, flight, protocol::request_id_hash> flights;
   bool tick_pending = false;
   bool watched = false;
 };
+
+/// The error a request gets when the session restarted while it was in
+/// flight and it could not be run again.
+std::string restarted_error(const request_id& id) {
+  return protocol::encode_error(id, protocol::errc::internal_error,
+                                restarted_text,
+                                R"({"sessionRestarted":true})");
+}
 
 class session_actor : public caf::event_based_actor {
 public:
@@ -62,22 +81,23 @@ public:
       auto in = std::move(first_->in);
       first_.reset();
       if (in != nullptr)
-        post(*in);
+        take(in);
     }
+    if (recovering_ != nullptr)
+      send<caf::message_priority::high>(this, recover_atom::value);
     return {
       [this](post_atom, inbound_ptr& in) {
         observe();
-        post(*in);
+        take(in);
       },
-      [this](get_atom, channel_ptr& ch, std::string& last_event_id) {
-        observe();
-        get(std::move(ch), last_event_id);
-      },
+      [this](recover_atom) { recover(); },
       [this](call_done_atom, call_ptr& call, std::string& crash) {
         observe();
-        if (!crash.empty())
+        if (!crash.empty()) {
+          crashed_ = call->id();
           throw std::runtime_error("handler of " + call->target()
                                    + " crashed: " + crash);
+        }
         if (st_ == nullptr)
           return;
         engine_output out;
@@ -111,28 +131,48 @@ public:
         observe();
         return pong_atom::value;
       },
+      [this](info_atom) { return describe(); },
       [this](crash_atom, const std::string& why) {
         observe();
         throw std::runtime_error(why);
       },
       [this](close_atom) {
+        // expired (idle too long)
         observe();
-        end();
+        end("the session expired");
       },
     };
   }
 
   bool cleanup(caf::error&& reason, caf::execution_unit* host) override {
-    // A session that ended normally is gone for good; after a crash or a
-    // kill its shard decides, and a restart replaces the routing entry.
-    if (supervision::is_normal_exit(reason))
-      rt_.registry().slot_of(id_).erase_if(id_, address());
+    // A session ends for good when it ended itself (DELETE, expiry), when
+    // it was stopped for good (terminate_child), or when the node stops.
+    // Any other exit (a crash, a kill, its shard stopping to restart)
+    // leaves the session routed and hands what it holds to the next actor.
+    bool for_good = ended_ || rt_.stopping()
+                    || reason == caf::exit_reason::user_shutdown;
+    auto& slot = rt_.registry().slot_of(id_);
+    if (for_good) {
+      if (!ended_)
+        end("the server is shutting down");
+      slot.erase_if(id_, address());
+    } else {
+      report_crash(reason);
+      // route new messages to the queue first, then collect the mailbox
+      if (slot.begin_restart(id_, address()))
+        slot.leave(id_, hand_over());
+    }
     if (st_ != nullptr) {
-      for (auto& [id, link] : st_->links)
-        link->cancel();
+      for (auto& [id, f] : st_->flights)
+        f.link->cancel();
       if (st_->watched)
         rt_.bus().forget(caf::actor_cast<caf::actor>(this));
     }
+    // links hold this actor: drop them (and everything else) now, or the
+    // actor would keep itself alive
+    st_.reset();
+    current_.reset();
+    recovering_.reset();
     return caf::event_based_actor::cleanup(std::move(reason), host);
   }
 
@@ -148,18 +188,213 @@ private:
     return *st_;
   }
 
-  /// Picks up the checkpoint a crashed predecessor left.
+  /// Picks up the checkpoint and the handover a predecessor left.
   void restore() {
     if (rt_.server() == nullptr)
       return;
-    auto cp = rt_.registry().slot_of(id_).checkpoint(id_);
+    auto& slot = rt_.registry().slot_of(id_);
+    recovering_ = slot.take_handover(id_);
+    auto cp = slot.checkpoint(id_);
     if (cp.empty())
       return;
     auto& st = state();
-    if (!st.engine.restore(cp))
+    if (!st.engine.restore(cp)) {
       st_.reset();
-    else
-      saved_version_ = st.engine.state_version();
+      return;
+    }
+    saved_version_ = st.engine.state_version();
+    if (recovering_ != nullptr) {
+      if (recovering_->streams)
+        st.streams = std::move(*recovering_->streams);
+      recovering_->streams.reset();
+      st.single = std::move(recovering_->single);
+      if (st.streams.standalone_attached() || st.single != nullptr
+          || st.engine.subscribed_any())
+        watch();
+    }
+  }
+
+  /// Continues what the predecessor left: requests in flight are run again
+  /// (read-only and idempotent ones) or answered with the restarted-session
+  /// error, then the messages it had not taken are taken in order. Items
+  /// are removed as they are handled, so a crash in the middle hands the
+  /// rest on to the next actor.
+  void recover() {
+    auto& h = *recovering_;
+    std::reverse(h.calls.begin(), h.calls.end());
+    std::reverse(h.queued.begin(), h.queued.end());
+    auto replayed = std::to_string(std::count_if(
+      h.calls.begin(), h.calls.end(), [](auto& c) { return c.replay; }));
+    log::write(h.calls.empty() && h.queued.empty() ? log::level::debug
+                                                   : log::level::info,
+               "session restarted",
+               {{"session", text_id()}, {"calls_run_again", replayed},
+                {"calls_in_flight", std::to_string(h.calls.size())},
+                {"messages_queued", std::to_string(h.queued.size())}});
+    while (!h.calls.empty()) {
+      auto c = std::move(h.calls.back());
+      h.calls.pop_back();
+      if (st_ == nullptr || !st_->engine.initialized()) {
+        if (c.in != nullptr && c.in->ch != nullptr)
+          c.in->ch->reply(200, restarted_error(c.id));
+        continue;
+      }
+      if (c.replay && c.in != nullptr)
+        run(c.in);
+      else
+        emit(c.id, restarted_error(c.id), true);
+    }
+    while (!h.queued.empty()) {
+      auto in = std::move(h.queued.back());
+      h.queued.pop_back();
+      take(in);
+    }
+    recovering_.reset();
+  }
+
+  /// Everything this actor holds that the next actor of the session needs:
+  /// streams, requests in flight (the one that crashed is not run again),
+  /// and messages still in the mailbox or not yet recovered.
+  std::unique_ptr<session_handover> hand_over() {
+    auto h = std::move(recovering_);
+    if (h == nullptr)
+      h = std::make_unique<session_handover>();
+    std::vector<inbound_ptr> queued;
+    if (st_ != nullptr) {
+      h->streams = std::move(st_->streams);
+      h->single = st_->single;
+      std::vector<session_handover::call> calls;
+      for (auto& [id, f] : st_->flights) {
+        bool crashed = id == crashed_ || id == running_;
+        calls.push_back({f.in, id, f.replay && !crashed});
+      }
+      // a request that crashed before it became a call is answered too
+      if (current_ != nullptr && current_->msg != nullptr
+          && current_->msg->kind == protocol::message_kind::request
+          && st_->flights.count(current_->msg->id) == 0)
+        calls.push_back({current_, current_->msg->id, false});
+      // these come before what the predecessor had not recovered yet
+      calls.insert(calls.end(), std::make_move_iterator(h->calls.begin()),
+                   std::make_move_iterator(h->calls.end()));
+      h->calls = std::move(calls);
+    }
+    queued = std::move(h->queued);
+    h->queued.clear();
+    drain_mailbox(h->queued);
+    // unrecovered messages are older than those in the mailbox
+    queued.insert(queued.end(), std::make_move_iterator(h->queued.begin()),
+                  std::make_move_iterator(h->queued.end()));
+    h->queued = std::move(queued);
+    return h;
+  }
+
+  /// Closes the mailbox and keeps the client messages in it; requests from
+  /// other actors get CAF's usual error.
+  void drain_mailbox(std::vector<inbound_ptr>& out) {
+    if (mailbox().closed())
+      return;
+    mailbox().close();
+    get_normal_queue().flush_cache();
+    get_urgent_queue().flush_cache();
+    keep_client_messages f{out, caf::detail::sync_request_bouncer{
+                                  caf::exit_reason::unknown}};
+    while (mailbox().queue().new_round(1000, f).consumed_items)
+      ; // nop
+  }
+
+  struct keep_client_messages {
+    std::vector<inbound_ptr>& out;
+    caf::detail::sync_request_bouncer bounce;
+
+    template <class Key, class Queue>
+    caf::intrusive::task_result operator()(const Key&, const Queue&,
+                                           caf::mailbox_element& x) {
+      auto& content = x.content();
+      if (content.match_elements<post_atom, inbound_ptr>())
+        out.push_back(content.get_as<inbound_ptr>(1));
+      else
+        bounce(x);
+      return caf::intrusive::task_result::resume;
+    }
+
+    template <class Key, class Queue, class... Ts>
+    caf::intrusive::task_result operator()(const Key&, const Queue&,
+                                           Ts&... xs) {
+      // nested queues add a key and a queue per level
+      return (*this)(xs...);
+    }
+  };
+
+  /// One structured log line for an abnormal exit. Sessions stopped because
+  /// their shard restarts are not reported one by one: the shard's exit is.
+  void report_crash(const caf::error& reason) {
+    if (supervision::is(reason, supervision::sup_errc::shutdown))
+      return;
+    auto text = supervision::describe(reason);
+    auto addr = id_.address(rt_.registry().metas(),
+                            rt_.registry().shards_per_meta());
+    auto path = "root/" + meta_shard_name(addr.meta) + "/" + shard_name(addr)
+                + "/" + text_id();
+    // the request that crashed: a call's, else the message being handled
+    const inbound* culprit = current_.get();
+    request_id request = culprit != nullptr && culprit->msg != nullptr
+                           ? culprit->msg->id
+                           : request_id{};
+    if (auto id = !crashed_.empty() ? crashed_ : running_;
+        !id.empty() && st_ != nullptr) {
+      request = id;
+      auto i = st_->flights.find(id);
+      culprit = i != st_->flights.end() ? i->second.in.get() : nullptr;
+    }
+    std::string method;
+    std::string target; // the tool or prompt name, or the URI
+    if (culprit != nullptr && culprit->msg != nullptr) {
+      method = std::string{culprit->msg->method};
+      auto* p = culprit->msg->params;
+      target = std::string{protocol::as_string(protocol::find_member(p, "name"))
+                             .value_or(protocol::as_string(
+                                         protocol::find_member(p, "uri"))
+                                         .value_or(""))};
+    }
+    log::error("session stopped abnormally",
+               {{"session", text_id()}, {"path", path},
+                {"request", request.empty() ? std::string{} : request.to_json()},
+                {"method", method}, {"target", target}, {"reason", text}});
+  }
+
+  /// What the admin API shows of this session.
+  std::string describe() {
+    std::string out = "{\"initialized\":";
+    bool init = st_ != nullptr && st_->engine.initialized();
+    out += init ? "true" : "false";
+    if (init) {
+      out += ",\"revision\":\"";
+      out += protocol::to_string(st_->engine.rev());
+      out += "\",\"client\":\"";
+      log::escape_json(out, st_->engine.client_name());
+      out += "\",\"in_flight\":";
+      out += std::to_string(st_->engine.calls_in_flight());
+    }
+    out += ",\"mailbox_depth\":";
+    out += std::to_string(mailbox().size());
+    out += '}';
+    return out;
+  }
+
+  /// Takes one client message.
+  void take(inbound_ptr& in) {
+    in->taken = true;
+    switch (in->kind) {
+      case inbound::kind_t::message:
+        post(in);
+        break;
+      case inbound::kind_t::stream:
+        get(std::move(in->ch), in->last_event_id);
+        break;
+      case inbound::kind_t::close:
+        end("the session ended");
+        break;
+    }
   }
 
   /// Stores the engine's state outside the actor when it changed.
@@ -171,9 +406,10 @@ private:
     rt_.registry().slot_of(id_).save_checkpoint(id_, st_->engine.checkpoint());
   }
 
-  void post(inbound& in) {
+  void post(const inbound_ptr& in_ptr) {
     if (rt_.server() == nullptr)
       return;
+    auto& in = *in_ptr;
     auto& st = state();
     auto& msg = *in.msg;
     if (in.single_channel)
@@ -197,6 +433,7 @@ private:
                                 wants_progress);
       }
     }
+    current_ = in_ptr;
     engine_output out;
     st.engine.receive(msg, out);
     if (initializing && st.single == nullptr) {
@@ -209,12 +446,24 @@ private:
           m.json.clear();
         }
       if (!st.engine.initialized()) {
-        end();
+        current_.reset();
+        end("the session ended");
         return;
       }
     }
     route(out);
     save();
+    current_.reset();
+  }
+
+  /// Runs a request again after a restart: its stream is already open.
+  void run(const inbound_ptr& in) {
+    current_ = in;
+    engine_output out;
+    st_->engine.receive(*in->msg, out);
+    route(out);
+    save();
+    current_.reset();
   }
 
   void get(channel_ptr ch, const std::string& last_event_id) {
@@ -274,10 +523,10 @@ private:
         && (st_->engine.subscribed_any() || st_->single != nullptr))
       watch();
     // calls that are over (answered, cancelled, expired) release their link
-    for (auto it = st_->links.begin(); it != st_->links.end();) {
+    for (auto it = st_->flights.begin(); it != st_->flights.end();) {
       if (!st_->engine.in_flight(it->first)) {
-        it->second->cancel();
-        it = st_->links.erase(it);
+        it->second.link->cancel();
+        it = st_->flights.erase(it);
       } else {
         ++it;
       }
@@ -286,14 +535,21 @@ private:
   }
 
   void start(const call_ptr& call) {
-    auto& link = st_->links[call->id()];
-    if (link == nullptr)
-      link = std::make_shared<call_link>(caf::actor_cast<caf::actor>(this),
-                                         call->id(), nullptr);
+    auto& f = st_->flights[call->id()];
+    if (f.link == nullptr) {
+      // the first round of this call: remember its request for a restart
+      f.link = std::make_shared<call_link>(caf::actor_cast<caf::actor>(this),
+                                           call->id(), nullptr);
+      f.in = current_;
+      f.replay = call->replayable();
+    }
+    auto& link = f.link;
     call->context().set_io(link.get());
     if (call->where() == protocol::execution::inline_call) {
       link->hold(true);
+      running_ = call->id();
       call->run(); // an exception here crashes this session, as it should
+      running_ = {};
       link->hold(false);
       for (auto& n : link->take_held())
         emit(call->id(), std::move(n), false);
@@ -338,12 +594,14 @@ private:
                  tick_atom::value);
   }
 
-  /// Ends the session: calls in flight are answered, streams closed.
-  void end() {
+  /// Ends the session for good: calls in flight are answered with `why`,
+  /// streams closed.
+  void end(std::string_view why) {
+    ended_ = true;
     if (st_ != nullptr) {
       engine_output out;
       for (auto& id : st_->engine.call_ids())
-        st_->engine.cancel(id, "the session ended", false, out);
+        st_->engine.cancel(id, why, false, out);
       for (auto& m : out.messages)
         emit(m.stream, std::move(m.json), m.final);
       st_->streams.close_all();
@@ -364,6 +622,15 @@ private:
   std::unique_ptr<session_state> st_;
   uint64_t saved_version_ = 0;
   std::string text_id_;
+  /// What the predecessor left, until `recover` has handled it.
+  std::unique_ptr<session_handover> recovering_;
+  /// The message being handled, the inline call running, and the call
+  /// whose handler crashed on a worker: what a crash report names and what
+  /// a restart must not run again.
+  inbound_ptr current_;
+  request_id running_;
+  request_id crashed_;
+  bool ended_ = false;
 };
 
 } // namespace
@@ -375,13 +642,16 @@ caf::expected<caf::actor> spawn_session(runtime& rt, const session_id& id,
   if (args.match_elements<first_message_ptr>())
     first = args.get_as<first_message_ptr>(0);
   // An idle restarted session stays lazy until a message arrives; one with
-  // a first message starts right away to answer it.
-  auto handle = first != nullptr
+  // a first message, or with requests its predecessor left, starts right
+  // away to answer them.
+  bool eager = first != nullptr || rt.registry().slot_of(id).has_handover(id);
+  auto handle = eager
                   ? rt.system().spawn<session_actor>(rt, id, gauge, first)
                   : rt.system().spawn<session_actor, caf::lazy_init>(rt, id,
                                                                      gauge,
                                                                      first);
-  rt.registry().slot_of(id).put(id, handle);
+  if (rt.registry().slot_of(id).put(id, handle))
+    rt.stats().restarted(metrics::level::session);
   return handle;
 }
 

@@ -23,6 +23,9 @@ using ping_atom = caf::atom_constant<caf::atom("ping")>;
 using pong_atom = caf::atom_constant<caf::atom("pong")>;
 /// Ends a session normally (the client said goodbye, or it expired).
 using close_atom = caf::atom_constant<caf::atom("close")>;
+/// (info_atom) → std::string: a session describes itself as a JSON object
+/// (revision, client, requests in flight, mailbox depth) for the admin API.
+using info_atom = caf::atom_constant<caf::atom("info")>;
 
 /// Spawns the actor of session `id`, registered in its shard's slot. A
 /// session that ends normally removes itself from the slot; one that crashes

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <compare>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -26,6 +27,11 @@ class session_id {
 public:
   static constexpr size_t text_size = 22;
 
+  /// The all-zero id, which `random` never returns in practice: "no id".
+  session_id() noexcept : hi_(0), lo_(0) {
+    // nop
+  }
+
   /// Draws a fresh id from the operating system's CSPRNG (getrandom).
   static session_id random();
 
@@ -49,6 +55,7 @@ public:
   }
 
   friend bool operator==(const session_id&, const session_id&) = default;
+  friend auto operator<=>(const session_id&, const session_id&) = default;
 
 private:
   session_id(uint64_t hi, uint64_t lo) noexcept : hi_(hi), lo_(lo) {

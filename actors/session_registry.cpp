@@ -1,5 +1,7 @@
 #include "actors/session_registry.hpp"
 
+#include <algorithm>
+
 #include <caf/actor_cast.hpp>
 
 namespace mcpvisor::actors {
@@ -29,31 +31,107 @@ caf::actor shard_slot::find(const session_id& id) {
   return i->second.handle;
 }
 
-void shard_slot::put(const session_id& id, caf::actor handle) {
+bool shard_slot::known(const session_id& id) const {
   std::lock_guard<std::mutex> guard{mtx_};
-  auto& e = sessions_[id];
-  e.handle = std::move(handle);
+  return sessions_.count(id) > 0;
+}
+
+shard_slot::routed shard_slot::route(const session_id& id, inbound_ptr& in) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = sessions_.find(id);
+  if (i == sessions_.end())
+    return {};
+  auto& e = i->second;
   e.last_used = steady_seconds();
+  if (e.handle)
+    return {e.handle, true};
+  if (e.handover == nullptr)
+    e.handover = std::make_unique<session_handover>();
+  e.handover->queued.push_back(std::move(in));
+  return {caf::actor{}, true};
+}
+
+void shard_slot::clear_supervisor_if(const caf::actor_addr& who) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (caf::actor_cast<caf::actor_addr>(sup_) == who)
+    sup_ = caf::actor{};
+}
+
+bool shard_slot::put(const session_id& id, caf::actor handle) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto [i, fresh] = sessions_.try_emplace(id);
+  auto& e = i->second;
+  auto now = steady_seconds();
+  if (fresh)
+    e.created = now;
+  else
+    ++e.restarts;
+  e.handle = std::move(handle);
+  e.last_used = now;
+  return !fresh;
+}
+
+bool shard_slot::begin_restart(const session_id& id, const caf::actor_addr& who) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = sessions_.find(id);
+  if (i == sessions_.end()
+      || caf::actor_cast<caf::actor_addr>(i->second.handle) != who)
+    return false;
+  i->second.handle = caf::actor{};
+  return true;
+}
+
+void shard_slot::leave(const session_id& id, std::unique_ptr<session_handover> h) {
+  std::unique_lock<std::mutex> guard{mtx_};
+  auto i = sessions_.find(id);
+  if (i == sessions_.end()) {
+    guard.unlock();
+    return; // `h` (and any message in it) is dropped outside the lock
+  }
+  auto& e = i->second;
+  if (e.handover != nullptr) {
+    // messages queued meanwhile come after those the actor left
+    for (auto& in : e.handover->queued)
+      h->queued.push_back(std::move(in));
+  }
+  std::swap(e.handover, h);
+  guard.unlock();
+}
+
+std::unique_ptr<session_handover> shard_slot::take_handover(const session_id& id) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = sessions_.find(id);
+  if (i == sessions_.end())
+    return nullptr;
+  return std::move(i->second.handover);
+}
+
+bool shard_slot::has_handover(const session_id& id) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = sessions_.find(id);
+  return i != sessions_.end() && i->second.handover != nullptr;
 }
 
 void shard_slot::erase_if(const session_id& id, const caf::actor_addr& who) {
+  std::unique_ptr<session_handover> dropped;
   std::lock_guard<std::mutex> guard{mtx_};
   auto i = sessions_.find(id);
   if (i != sessions_.end()
-      && caf::actor_cast<caf::actor_addr>(i->second.handle) == who)
+      && caf::actor_cast<caf::actor_addr>(i->second.handle) == who) {
+    dropped = std::move(i->second.handover);
     sessions_.erase(i);
-}
-
-void shard_slot::clear() {
-  std::lock_guard<std::mutex> guard{mtx_};
-  sessions_.clear();
+  }
+  // `guard` unlocks before `dropped` goes: a message in it that is handed
+  // on takes this lock again
 }
 
 std::vector<session_id> shard_slot::restartable() {
   std::vector<session_id> out;
+  std::vector<std::unique_ptr<session_handover>> dropped;
   std::lock_guard<std::mutex> guard{mtx_};
   for (auto it = sessions_.begin(); it != sessions_.end();) {
     if (it->second.checkpoint.empty()) {
+      dropped.push_back(std::move(it->second.handover));
       it = sessions_.erase(it);
     } else {
       out.push_back(it->first);
@@ -85,7 +163,7 @@ std::vector<caf::actor> shard_slot::idle_since(uint32_t before) const {
   std::vector<caf::actor> out;
   std::lock_guard<std::mutex> guard{mtx_};
   for (auto& [id, e] : sessions_)
-    if (e.last_used < before)
+    if (e.last_used < before && e.handle)
       out.push_back(e.handle);
   return out;
 }
@@ -95,7 +173,26 @@ std::vector<std::pair<session_id, caf::actor>> shard_slot::all() const {
   std::lock_guard<std::mutex> guard{mtx_};
   out.reserve(sessions_.size());
   for (auto& [id, e] : sessions_)
-    out.emplace_back(id, e.handle);
+    if (e.handle)
+      out.emplace_back(id, e.handle);
+  return out;
+}
+
+std::vector<shard_slot::row> shard_slot::page(const session_id* after,
+                                              size_t limit, bool& more) const {
+  std::vector<row> out;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    out.reserve(sessions_.size());
+    for (auto& [id, e] : sessions_)
+      if (after == nullptr || *after < id)
+        out.push_back(row{id, e.handle, e.created, e.last_used, e.restarts});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const row& x, const row& y) { return x.id < y.id; });
+  more = out.size() > limit;
+  if (more)
+    out.resize(limit);
   return out;
 }
 

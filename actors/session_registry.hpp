@@ -13,6 +13,7 @@
 #include <caf/actor.hpp>
 #include <caf/actor_addr.hpp>
 
+#include "actors/session_handover.hpp"
 #include "actors/session_id.hpp"
 
 namespace mcpvisor::actors {
@@ -31,19 +32,50 @@ public:
   /// Called by the shard's start function on every (re)start.
   void set_supervisor(caf::actor sup);
 
-  /// The session's actor, or null if the id is unknown here. Marks the
-  /// session as used now.
+  /// Called when a shard supervisor exits: the slot has none until the
+  /// next one starts.
+  void clear_supervisor_if(const caf::actor_addr& who);
+
+  /// The session's actor, or null if the id is unknown here or the session
+  /// is restarting. Marks the session as used now.
   caf::actor find(const session_id& id);
 
-  /// Records the actor that now serves `id` (a new session or a restart).
-  void put(const session_id& id, caf::actor handle);
+  /// True if `id` names a session here, live or restarting.
+  bool known(const session_id& id) const;
+
+  struct routed {
+    /// The live actor to send to; null if the message was queued for the
+    /// actor that continues a restarting session, or the id is unknown.
+    caf::actor handle;
+    bool known = false;
+  };
+
+  /// Where a client message for `id` goes. While the session restarts the
+  /// message is queued (moved from `in`) and its next actor takes it.
+  routed route(const session_id& id, inbound_ptr& in);
+
+  /// Records the actor that now serves `id`; true if it replaces an
+  /// earlier actor of the session (a restart).
+  bool put(const session_id& id, caf::actor handle);
+
+  /// The actor `who` stops without ending its session: the session stays
+  /// routed, and from now on messages for it are queued for the next
+  /// actor. False if `who` no longer serves `id`.
+  bool begin_restart(const session_id& id, const caf::actor_addr& who);
+
+  /// What the stopping actor leaves for the next one; messages queued since
+  /// `begin_restart` come after those in `h`.
+  void leave(const session_id& id, std::unique_ptr<session_handover> h);
+
+  /// Takes what a predecessor left for the actor of `id`, or null.
+  std::unique_ptr<session_handover> take_handover(const session_id& id);
+
+  /// True if a predecessor left something for the next actor of `id`.
+  bool has_handover(const session_id& id) const;
 
   /// Forgets `id` if it is still served by `who` (a restarted session's new
   /// actor is never removed by its predecessor's exit).
   void erase_if(const session_id& id, const caf::actor_addr& who);
-
-  /// Forgets every session (a shard restarted without them).
-  void clear();
 
   /// A shard restarts: forgets sessions without a checkpoint and returns
   /// the ids of those that have one, to be started again.
@@ -61,15 +93,34 @@ public:
   /// Sessions not used since `before`.
   std::vector<caf::actor> idle_since(uint32_t before) const;
 
-  /// Every session actor (for chaos and shutdown tools).
+  /// Every live session actor (for chaos and shutdown tools).
   std::vector<std::pair<session_id, caf::actor>> all() const;
+
+  /// What the admin endpoint shows of one session.
+  struct row {
+    session_id id;
+    caf::actor handle;
+    /// Seconds on the steady clock.
+    uint32_t created = 0;
+    uint32_t last_used = 0;
+    uint32_t restarts = 0;
+  };
+
+  /// Up to `limit` sessions with ids greater than `after`, in id order,
+  /// and whether more follow.
+  std::vector<row> page(const session_id* after, size_t limit,
+                        bool& more) const;
 
 private:
   struct entry {
     caf::actor handle;
-    /// Seconds on the steady clock when last routed to.
+    /// Seconds on the steady clock when created and when last routed to.
+    uint32_t created = 0;
     uint32_t last_used = 0;
+    /// Times an actor of this session was started again.
+    uint32_t restarts = 0;
     std::string checkpoint;
+    std::unique_ptr<session_handover> handover;
   };
 
   mutable std::mutex mtx_;

@@ -190,7 +190,7 @@ supervision::child_spec stateless_supervisor(runtime& rt) {
   sup::supervisor_spec spec;
   spec.id = "stateless";
   spec.flags = {sup::strategy::one_for_one, 10, std::chrono::seconds{10}};
-  spec.gauges = &rt.gauges();
+  spec.gauges = &rt.stateless_gauges();
   for (size_t i = 0; i < rt.config().stateless_actors; ++i) {
     sup::child_spec c;
     c.id = "stateless-" + std::to_string(i);
@@ -199,6 +199,9 @@ supervision::child_spec stateless_supervisor(runtime& rt) {
     c.start = [&rt, i](const sup::start_context& ctx) -> caf::expected<caf::actor> {
       auto h = rt.system().spawn<stateless_actor>(rt, ctx.gauge);
       rt.set_stateless_actor(i, h);
+      h->attach_functor([&rt, i, who = h.address()] {
+        rt.clear_stateless_actor_if(i, who);
+      });
       return h;
     };
     spec.children.push_back(std::move(c));

@@ -10,7 +10,7 @@
 #include "protocol/catalog.hpp"
 
 /// The built-in sets of tools, resources and prompts the binary loads by
-/// name (`--tools default|conformance`).
+/// name (`--tools default|conformance|drill`).
 namespace mcpvisor::actors {
 
 /// Something a set wants done every `interval` while the server runs (the
@@ -47,6 +47,13 @@ std::optional<std::string> add_conformance_set(protocol::catalog& cat,
 std::optional<std::string> add_default_set(protocol::catalog& cat,
                                            tool_set& set,
                                            const tool_set_options& opts);
+
+/// The default set plus `crash` (restarts the caller's session), `sleep`
+/// (read-only, slow) and `bump` (neither read-only nor idempotent), for
+/// chaos drills and crash-recovery tests.
+std::optional<std::string> add_drill_set(protocol::catalog& cat,
+                                         tool_set& set,
+                                         const tool_set_options& opts);
 
 /// A read-only file-system resource provider rooted at `root`: a template
 /// `file://{+path}` whose reads never leave the root (no `..`, encoded

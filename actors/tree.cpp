@@ -18,6 +18,17 @@ std::string shard_name(shard_address addr) {
          + std::to_string(addr.shard);
 }
 
+sup::start_function counting_restarts(runtime& rt, metrics::level level,
+                                      sup::start_function f) {
+  auto started = std::make_shared<bool>(false);
+  return [&rt, level, started, f = std::move(f)](const sup::start_context& ctx) {
+    if (*started)
+      rt.stats().restarted(level);
+    *started = true;
+    return f(ctx);
+  };
+}
+
 namespace {
 
 sup::child_spec session_template(runtime& rt, session_factory make_session) {
@@ -64,12 +75,17 @@ sup::child_spec shard_child(runtime& rt, shard_address addr,
     auto res = sup::spawn_supervisor(rt.system(), spec);
     if (res) {
       slot.set_supervisor(*res);
+      // while the shard is down, readiness says so
+      (*res)->attach_functor([&slot, who = res->address()] {
+        slot.clear_supervisor_if(who);
+      });
       for (auto& id : survivors)
         caf::anon_send(*res, sup::start_child_atom::value, id.to_string(),
                        caf::message{});
     }
     return res;
   };
+  child.start = counting_restarts(rt, metrics::level::shard, std::move(child.start));
   return child;
 }
 
@@ -82,8 +98,11 @@ sup::child_spec meta_child(runtime& rt, uint32_t meta,
                 cfg.meta_period};
   for (uint32_t s = 0; s < cfg.shards_per_meta; ++s)
     spec.children.push_back(shard_child(rt, {meta, s}, make_session));
-  return sup::supervisor_child(
+  auto child = sup::supervisor_child(
     spec.id, [spec](const sup::start_context&) { return spec; });
+  child.start = counting_restarts(rt, metrics::level::meta_shard,
+                                  std::move(child.start));
+  return child;
 }
 
 } // namespace

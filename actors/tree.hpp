@@ -34,6 +34,11 @@ supervision::supervisor_spec
 make_root_spec(runtime& rt, session_factory make_session,
                std::vector<supervision::child_spec> extra = {});
 
+/// Wraps a static child's start function so that every start after its
+/// first counts as a restart at `level` in the runtime's metrics.
+supervision::start_function counting_restarts(runtime& rt, metrics::level level,
+                                              supervision::start_function f);
+
 /// Node-wide id of a meta-shard or shard, as shown in snapshots.
 std::string meta_shard_name(uint32_t meta);
 std::string shard_name(shard_address addr);

@@ -32,7 +32,7 @@ void gauge_registry::release(mailbox_gauge* gauge) noexcept {
   free_.push_back(gauge);
 }
 
-gauge_registry::totals gauge_registry::scan() const noexcept {
+gauge_registry::totals gauge_registry::scan(uint32_t cap) const noexcept {
   totals result;
   auto n = chunk_count_.load(std::memory_order_acquire);
   for (size_t c = 0; c < n; ++c) {
@@ -42,6 +42,7 @@ gauge_registry::totals gauge_registry::scan() const noexcept {
       ++result.in_use;
       auto d = gauge.depth();
       result.sum_depth += d;
+      result.capped_sum += d < cap ? d : cap;
       if (d > result.max_depth)
         result.max_depth = d;
     }

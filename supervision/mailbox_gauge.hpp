@@ -70,10 +70,13 @@ public:
     size_t in_use = 0;
     uint64_t sum_depth = 0;
     uint32_t max_depth = 0;
+    /// Sum with each depth counted up to the cap given to `scan`: one
+    /// flooded actor cannot dominate it.
+    uint64_t capped_sum = 0;
   };
 
   /// Scans all gauges in use. Lock-free with respect to acquire/release.
-  totals scan() const noexcept;
+  totals scan(uint32_t cap = UINT32_MAX) const noexcept;
 
 private:
   using chunk = std::array<mailbox_gauge, chunk_size>;

@@ -42,6 +42,9 @@ struct snapshot_options {
   /// Workers of one supervisor are listed one by one only up to this count;
   /// above it they are only counted (a shard with 10K sessions stays small).
   size_t max_workers_listed = 32;
+  /// False: dynamic children (simple_one_for_one) are only counted, however
+  /// few there are.
+  bool list_dynamic = true;
 };
 
 /// A node of the recursive tree snapshot.
@@ -56,8 +59,10 @@ struct tree_node {
   uint32_t restarts = 0;
   /// Restarts this supervisor performed since it started.
   uint64_t child_restarts = 0;
-  /// Restarts inside the current intensity window.
+  /// Restarts inside the current intensity window, and when they happened
+  /// (milliseconds since the Unix epoch, oldest first).
   size_t recent_restarts = 0;
+  std::vector<int64_t> recent_restart_times_ms;
   /// Children by kind (supervisors only).
   size_t workers = 0;
   size_t supervisors = 0;

@@ -484,8 +484,11 @@ private:
   };
 
   /// Stops one child by its shutdown policy; `done` runs once its down
-  /// message arrived (at once if it was not running).
-  void stop_one(entry& e, done_fn done) {
+  /// message arrived (at once if it was not running). A child stopped for
+  /// good (terminate_child) is asked with `exit_reason::user_shutdown`; one
+  /// stopped because this supervisor stops or restarts a group is asked
+  /// with `sup_errc::shutdown`, so that it can tell the two apart.
+  void stop_one(entry& e, done_fn done, bool for_good = false) {
     auto& c = e.second;
     if (!c.handle) {
       done();
@@ -499,17 +502,23 @@ private:
         send_exit(h, caf::exit_reason::kill);
         break;
       case shutdown_policy::mode::timeout:
-        send_exit(h, caf::exit_reason::user_shutdown);
+        send_exit(h, stop_reason(for_good));
         delayed_send(this, policy.after, stop_timeout_atom::value, aid);
         break;
       case shutdown_policy::mode::infinity:
-        send_exit(h, caf::exit_reason::user_shutdown);
+        send_exit(h, stop_reason(for_good));
         break;
     }
     stopping_.emplace(aid, pending_stop{std::move(h), [done = std::move(done)](
                                                         const caf::error&) {
                                           done();
                                         }});
+  }
+
+  caf::error stop_reason(bool for_good) const {
+    if (for_good)
+      return caf::exit_reason::user_shutdown;
+    return make_error(sup_errc::shutdown, "stopped by supervisor " + id_);
   }
 
   /// Stops the listed children one after the other, in the order given.
@@ -783,7 +792,7 @@ private:
       return;
     }
     begin_op();
-    stop_one(*e, [this, rp, id]() mutable {
+    auto done = [this, rp, id]() mutable {
       emit(event_kind::child_stopped, id);
       // Dynamic and temporary children are forgotten once stopped (OTP).
       auto* e2 = find(id);
@@ -792,7 +801,8 @@ private:
         remove_entry(id);
       rp.deliver(ok_atom::value);
       end_op();
-    });
+    };
+    stop_one(*e, std::move(done), true);
   }
 
   void restart_child(const std::string& id, caf::response_promise rp) {
@@ -893,7 +903,15 @@ private:
     node->intensity = flags_.intensity;
     node->period_ms = flags_.period.count();
     node->child_restarts = total_restarts_;
-    node->recent_restarts = intensity_.recent().size();
+    auto steady_now = restart_intensity::clock::now();
+    auto wall_now = std::chrono::system_clock::now();
+    for (auto t : intensity_.recent())
+      if (steady_now - t <= flags_.period)
+        node->recent_restart_times_ms.push_back(
+          std::chrono::duration_cast<std::chrono::milliseconds>(
+            (wall_now - (steady_now - t)).time_since_epoch())
+            .count());
+    node->recent_restarts = node->recent_restart_times_ms.size();
     auto counts = count_children();
     node->workers = counts.workers;
     node->supervisors = counts.supervisors;
@@ -903,7 +921,8 @@ private:
       rp.deliver(*node);
       return rp;
     }
-    bool list_workers = counts.workers <= opts.max_workers_listed;
+    bool list_workers = counts.workers <= opts.max_workers_listed
+                        && (opts.list_dynamic || !simple());
     std::vector<std::pair<size_t, caf::actor>> asks;
     auto add = [&](const entry& e) {
       const auto& c = e.second;

@@ -35,7 +35,12 @@
 ///
 /// A supervisor stops (children in reverse start order, or in parallel under
 /// simple_one_for_one) when it receives an exit message with a non-normal
-/// reason, and exits with that reason. When its restart intensity is
+/// reason, and exits with that reason. Children it stops for good
+/// (terminate_child) get the exit reason `exit_reason::user_shutdown`;
+/// children it stops because it stops itself or restarts a group get
+/// `sup_errc::shutdown`, so that a child with state kept outside itself can
+/// tell "gone for good" from "coming back". (OTP sends `shutdown` in both
+/// cases; this is the one deviation.) When its restart intensity is
 /// exceeded it stops its children the same way and exits with
 /// `sup_errc::shutdown`, which its own parent handles as a child exit.
 namespace mcpvisor::supervision {

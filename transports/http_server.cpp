@@ -6,7 +6,6 @@
 #include <deque>
 #include <mutex>
 #include <thread>
-#include <unordered_set>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -16,6 +15,7 @@
 #include "actors/gateway.hpp"
 #include "actors/log.hpp"
 #include "protocol/engine.hpp"
+#include "transports/http_rules.hpp"
 
 namespace mcpvisor::transports {
 
@@ -25,43 +25,6 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 namespace {
-
-// -- small helpers --------------------------------------------------------------
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
-
-std::string lower(std::string_view s) {
-  std::string out{s};
-  for (auto& c : out)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view reason(int status) {
-  switch (status) {
-    case 200: return "OK";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Status";
-  }
-}
 
 std::string error_body(const protocol::request_id& id, int code,
                        std::string_view text) {
@@ -88,16 +51,29 @@ bool accepts(std::string_view accept, std::string_view type) {
   return false;
 }
 
-/// Host name of a Host header or an origin's authority: without port,
-/// brackets kept for IPv6 literals, lower case.
-std::string host_name(std::string_view authority) {
-  if (!authority.empty() && authority.front() == '[') {
-    auto close = authority.find(']');
-    return lower(authority.substr(0, close == std::string_view::npos
-                                       ? authority.size()
-                                       : close + 1));
+/// What kind of JSON-RPC message our encoders wrote: a result, an error, or
+/// neither (a notification or a server-to-client request). Reads only the
+/// start: {"jsonrpc":"2.0","id":ID,"result"|"error"|"method"...
+std::optional<actors::metrics::outcome> answer_kind(std::string_view json) {
+  constexpr std::string_view prefix = R"({"jsonrpc":"2.0","id":)";
+  if (json.substr(0, prefix.size()) != prefix)
+    return std::nullopt;
+  size_t i = prefix.size();
+  if (i < json.size() && json[i] == '"') {
+    for (++i; i < json.size() && json[i] != '"'; ++i)
+      if (json[i] == '\\')
+        ++i;
+    ++i;
+  } else {
+    while (i < json.size() && json[i] != ',')
+      ++i;
   }
-  return lower(authority.substr(0, authority.find(':')));
+  auto key = json.substr(i, 10);
+  if (key.starts_with(R"(,"result")"))
+    return actors::metrics::outcome::result;
+  if (key.starts_with(R"(,"error")"))
+    return actors::metrics::outcome::error;
+  return std::nullopt;
 }
 
 } // namespace
@@ -109,10 +85,8 @@ class connection;
 struct http_server::impl {
   impl(actors::gateway& g, http_config c)
     : gw(g), cfg(std::move(c)), ioc(static_cast<int>(cfg.io_threads)),
-      acceptor(ioc) {
-    hosts = {"localhost", "127.0.0.1", "[::1]"};
-    for (auto& h : cfg.allowed_hosts)
-      hosts.insert(lower(h));
+      acceptor(ioc), origins(cfg.allowed_hosts, cfg.allowed_origins) {
+    // nop
   }
 
   actors::gateway& gw;
@@ -120,7 +94,7 @@ struct http_server::impl {
   net::io_context ioc;
   tcp::acceptor acceptor;
   std::vector<std::thread> threads;
-  std::unordered_set<std::string> hosts;
+  origin_policy origins;
   std::atomic<size_t> open{0};
   std::mutex mtx;
   std::vector<std::weak_ptr<connection>> conns;
@@ -129,28 +103,7 @@ struct http_server::impl {
 
   void accept();
   void tick_keepalive();
-  bool host_ok(std::string_view host) const {
-    return hosts.count(host_name(trim(host))) > 0;
-  }
-  bool origin_ok(std::string_view origin) const;
 };
-
-bool http_server::impl::origin_ok(std::string_view origin) const {
-  origin = trim(origin);
-  for (auto& o : cfg.allowed_origins)
-    if (o == origin)
-      return true;
-  auto scheme = origin.find("://");
-  if (scheme == std::string_view::npos)
-    return false;
-  auto s = lower(origin.substr(0, scheme));
-  if (s != "http" && s != "https")
-    return false;
-  auto authority = origin.substr(scheme + 3);
-  if (auto slash = authority.find('/'); slash != std::string_view::npos)
-    authority = authority.substr(0, slash);
-  return hosts.count(host_name(authority)) > 0;
-}
 
 /// One exchange: the answer to one POST or one GET stream. Handed to the
 /// runtime as its channel; every call is posted onto the connection's
@@ -205,10 +158,12 @@ public:
     // small SSE events must not wait for Nagle's algorithm
     beast::error_code ignored;
     stream_.socket().set_option(tcp::no_delay(true), ignored);
+    srv_.gw.stats().connections_open.fetch_add(1, std::memory_order_relaxed);
   }
 
   ~connection() {
     srv_.open.fetch_sub(1, std::memory_order_relaxed);
+    srv_.gw.stats().connections_open.fetch_sub(1, std::memory_order_relaxed);
   }
 
   void start() {
@@ -257,6 +212,7 @@ public:
   void send_event(exchange& ex, std::string id, std::string data) {
     if (!owns(ex) || !ex.streaming)
       return;
+    count_answer(data);
     if (data.empty() && id.empty()) {
       chunk(": keep-alive\n\n");
       return;
@@ -295,8 +251,7 @@ public:
     if (current_ == nullptr || current_id_ != id || closed_)
       return;
     auto body = error_body(id, protocol::errc::internal_error,
-                           "the session restarted while this request was in "
-                           "flight; it may or may not have completed");
+                           actors::restarted_text);
     if (streaming) {
       if (!id.empty())
         send_event_raw(std::move(body));
@@ -439,6 +394,12 @@ private:
   void write_response(int status, std::string_view body,
                       std::string_view session_id,
                       std::string_view extra_headers = {}) {
+    if (status == 503)
+      count(actors::metrics::outcome::refused);
+    else if (status >= 400)
+      count(actors::metrics::outcome::rejected);
+    else
+      count_answer(body);
     std::string out;
     out.reserve(160 + body.size());
     out += "HTTP/1.1 ";
@@ -465,6 +426,7 @@ private:
   }
 
   void send_event_raw(std::string data) {
+    count_answer(data);
     std::string e = "event: message\ndata: ";
     e += data;
     e += "\n\n";
@@ -525,6 +487,31 @@ private:
     queued_ -= n;
     out_.erase(out_.begin(), out_.begin() + static_cast<std::ptrdiff_t>(writes_));
     write_next();
+  }
+
+  // -- metrics ----------------------------------------------------------------
+
+  /// A POSTed request's answer is counted once, with the time since it
+  /// arrived: starts when the body is read, and the method is known once
+  /// it is decoded.
+  void begin_count() {
+    counting_ = true;
+    count_method_ = actors::metrics::methods.size() - 1;
+    count_start_ = std::chrono::steady_clock::now();
+  }
+
+  void count(actors::metrics::outcome o) {
+    if (!counting_)
+      return;
+    counting_ = false;
+    srv_.gw.stats().request(count_method_, o,
+                            std::chrono::steady_clock::now() - count_start_);
+  }
+
+  void count_answer(std::string_view json) {
+    if (counting_)
+      if (auto o = answer_kind(json))
+        count(*o);
   }
 
   // -- exchange lifecycle -----------------------------------------------------
@@ -600,6 +587,9 @@ private:
   bool keep_alive_ = true;
   bool close_after_write_ = false;
   bool closed_ = false;
+  bool counting_ = false;
+  size_t count_method_ = 0;
+  std::chrono::steady_clock::time_point count_start_;
   const exchange* current_ = nullptr;
   std::weak_ptr<exchange> current_weak_;
   protocol::request_id current_id_;
@@ -670,8 +660,9 @@ void connection::handle(request& req) {
   }
   auto host = req[http::field::host];
   auto origin = req[http::field::origin];
-  if (!srv_.host_ok({host.data(), host.size()})
-      || (!origin.empty() && !srv_.origin_ok({origin.data(), origin.size()}))) {
+  if (!srv_.origins.host_ok({host.data(), host.size()})
+      || (!origin.empty()
+          && !srv_.origins.origin_ok({origin.data(), origin.size()}))) {
     respond(403, error_body({}, protocol::errc::invalid_request,
                             "forbidden: Host or Origin is not allowed"));
     return;
@@ -713,6 +704,7 @@ bool json_content(std::string_view ct) {
 } // namespace
 
 void connection::handle_post(request& req) {
+  begin_count();
   auto accept = field(req, "accept");
   if (!accepts(accept, "application/json")
       || !accepts(accept, "text/event-stream")) {
@@ -738,6 +730,18 @@ void connection::handle_post(request& req) {
   auto pv = field(req, "mcp-protocol-version");
   bool is_request = msg->kind == protocol::message_kind::request;
   auto& gw = srv_.gw;
+  if (!is_request) {
+    counting_ = false; // notifications and responses are not requests
+  } else {
+    count_method_ = actors::metrics::method_index(msg->method);
+    if (gw.overloaded()) {
+      // the andon cord is pulled: new work is refused at once, while
+      // notifications and responses (which finish accepted work) pass
+      respond(503, error_body(msg->id, protocol::errc::internal_error,
+                              actors::overloaded_text));
+      return;
+    }
+  }
   if (sid.empty()) {
     bool meta_version = protocol::find_member(msg->meta(),
                                               "io.modelcontextprotocol/protocolVersion")
@@ -896,10 +900,13 @@ void http_server::impl::accept() {
     if (!ec) {
       auto n = open.fetch_add(1, std::memory_order_relaxed) + 1;
       auto c = std::make_shared<connection>(std::move(socket), *this);
-      if (n > cfg.max_connections) {
-        // over the limit: refuse quickly and keep accepting
+      if (n > cfg.max_connections || gw.overloaded()) {
+        // over the limit, or the andon cord is pulled: close at once and
+        // keep accepting
+        gw.stats().connections_refused.fetch_add(1, std::memory_order_relaxed);
         c->shutdown();
       } else {
+        gw.stats().connections_accepted.fetch_add(1, std::memory_order_relaxed);
         {
           std::lock_guard<std::mutex> guard{mtx};
           if (conns.size() > 2 * open.load() + 64)

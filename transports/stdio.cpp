@@ -78,6 +78,12 @@ void serve_stdio(actors::gateway& gw, size_t max_line) {
       out->line(protocol::decode_failure(*err).json);
       return;
     }
+    if (msg->kind == protocol::message_kind::request && gw.overloaded()) {
+      // the andon cord is pulled: new requests are refused at once
+      out->line(protocol::encode_error(msg->id, protocol::errc::internal_error,
+                                       actors::overloaded_text));
+      return;
+    }
     bool meta_version = protocol::find_member(msg->meta(),
                                               "io.modelcontextprotocol/protocolVersion")
                         != nullptr;

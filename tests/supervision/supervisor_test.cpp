@@ -156,6 +156,29 @@ TEST_CASE("a shutdown timeout asks first and kills when the time is up") {
   CHECK(contains(r2->second, "kill"));
 }
 
+TEST_CASE("a child stopped for good and one stopped with its supervisor see "
+          "different exit reasons") {
+  actor_fixture f;
+  auto s = f.start(f.spec("top", strategy::one_for_one,
+                          {f.worker("kept"), f.worker("dropped")}));
+  REQUIRE(s);
+  // terminate_child: gone for good
+  REQUIRE_FALSE(sup::client::terminate_child(f.self, *s, "dropped"));
+  auto r1 = f.next_stop_report();
+  REQUIRE(r1);
+  CHECK(r1->first == "dropped");
+  CHECK(contains(r1->second, "user_shutdown"));
+  // the supervisor stops: its children learn that it was the supervisor
+  f.self->send_exit(*s, caf::exit_reason::user_shutdown);
+  auto r2 = f.next_stop_report();
+  REQUIRE(r2);
+  CHECK(r2->first == "kept");
+  CHECK(contains(r2->second, "shutdown"));
+  CHECK(contains(r2->second, "stopped by supervisor top"));
+  CHECK(f.wait_down(*s) == caf::exit_reason::user_shutdown);
+  f.started.clear();
+}
+
 TEST_CASE("brutal_kill kills without asking") {
   actor_fixture f;
   auto w = f.worker("w", restart_type::permanent, on_stop_request::ignore,

@@ -1,0 +1,632 @@
+#include "actors/admin.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <random>
+#include <variant>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+
+#include "actors/andon_monitor.hpp"
+#include "actors/log.hpp"
+#include "actors/node.hpp"
+#include "actors/process_stats.hpp"
+#include "actors/session.hpp"
+#include "actors/tree.hpp"
+#include "protocol/json.hpp"
+#include "supervision/errors.hpp"
+#include "supervision/supervisor.hpp"
+
+namespace mcpvisor::actors {
+
+namespace sup = supervision;
+using protocol::json_writer;
+using protocol::string_sink;
+
+namespace {
+
+/// Sessions listed per page of a shard.
+constexpr size_t page_size = 100;
+
+/// Session ids listed in a chaos answer (the count is always exact).
+constexpr size_t max_listed_kills = 1000;
+
+admin_answer error(int status, std::string_view text) {
+  std::string body = "{\"error\":";
+  protocol::append_quoted(body, text);
+  body += '}';
+  return {status, std::move(body)};
+}
+
+void key_string(json_writer& w, const char* key, std::string_view value) {
+  w.Key(key);
+  w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+}
+
+int64_t unix_ms(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch())
+    .count();
+}
+
+void write_node(json_writer& w, const sup::tree_node& n) {
+  w.StartObject();
+  key_string(w, "id", n.id);
+  key_string(w, "kind", n.kind == sup::child_kind::supervisor ? "supervisor"
+                                                                : "worker");
+  if (n.how) {
+    key_string(w, "strategy", sup::to_name(*n.how));
+    w.Key("intensity");
+    w.Int(n.intensity);
+    w.Key("period_ms");
+    w.Int64(n.period_ms);
+  }
+  w.Key("restarts");
+  w.Uint(n.restarts);
+  if (n.kind == sup::child_kind::supervisor) {
+    w.Key("child_restarts");
+    w.Uint64(n.child_restarts);
+    w.Key("recent_restarts_ms");
+    w.StartArray();
+    for (auto t : n.recent_restart_times_ms)
+      w.Int64(t);
+    w.EndArray();
+    w.Key("children");
+    w.StartObject();
+    w.Key("workers");
+    w.Uint64(n.workers);
+    w.Key("supervisors");
+    w.Uint64(n.supervisors);
+    w.EndObject();
+    if (n.how == sup::strategy::simple_one_for_one) {
+      w.Key("sessions");
+      w.Uint64(n.workers);
+    }
+  }
+  w.Key("mailbox");
+  w.StartObject();
+  w.Key("depth");
+  w.Uint64(n.mailbox_depth);
+  w.Key("peak");
+  w.Uint64(n.mailbox_peak);
+  w.EndObject();
+  w.Key("reachable");
+  w.Bool(n.reachable);
+  if (!n.children.empty()) {
+    w.Key("nodes");
+    w.StartArray();
+    for (auto& c : n.children)
+      write_node(w, c);
+    w.EndArray();
+  }
+  w.EndObject();
+}
+
+/// A chaos order, read from the request body.
+struct chaos_order {
+  enum class what { session, sessions, shard, meta_shard } target;
+  session_id id;
+  double fraction = 0;
+  uint32_t meta = 0;
+  uint32_t shard = 0;
+  std::string reason = "chaos";
+  std::chrono::milliseconds every{0};
+  std::chrono::milliseconds total{0};
+};
+
+std::variant<chaos_order, admin_answer> parse_chaos(std::string_view body,
+                                                    const session_registry& reg) {
+  auto doc = protocol::parse_json(body);
+  if (!doc || !doc->IsObject())
+    return error(400, "the body must be a JSON object");
+  chaos_order o;
+  auto target = protocol::as_string(protocol::find_member(&*doc, "target"));
+  auto uint_of = [&](const char* key, uint64_t& out) {
+    auto* v = protocol::find_member(&*doc, key);
+    if (v == nullptr || !v->IsUint64())
+      return false;
+    out = v->GetUint64();
+    return true;
+  };
+  uint64_t n = 0;
+  if (target == "session") {
+    o.target = chaos_order::what::session;
+    auto id = session_id::parse(
+      protocol::as_string(protocol::find_member(&*doc, "id")).value_or(""));
+    if (!id)
+      return error(400, "\"id\" must be a session id");
+    o.id = *id;
+  } else if (target == "sessions") {
+    o.target = chaos_order::what::sessions;
+    auto* f = protocol::find_member(&*doc, "fraction");
+    if (f == nullptr || !f->IsNumber() || f->GetDouble() <= 0
+        || f->GetDouble() > 1)
+      return error(400, "\"fraction\" must be a number in (0, 1]");
+    o.fraction = f->GetDouble();
+  } else if (target == "shard" || target == "meta_shard") {
+    o.target = target == "shard" ? chaos_order::what::shard
+                                 : chaos_order::what::meta_shard;
+    if (!uint_of("meta", n) || n >= reg.metas())
+      return error(400, "\"meta\" must be a meta-shard index below "
+                          + std::to_string(reg.metas()));
+    o.meta = static_cast<uint32_t>(n);
+    if (o.target == chaos_order::what::shard) {
+      if (!uint_of("shard", n) || n >= reg.shards_per_meta())
+        return error(400, "\"shard\" must be a shard index below "
+                            + std::to_string(reg.shards_per_meta()));
+      o.shard = static_cast<uint32_t>(n);
+    }
+  } else {
+    return error(400, "\"target\" must be session, sessions, shard or "
+                      "meta_shard");
+  }
+  if (auto r = protocol::as_string(protocol::find_member(&*doc, "reason")))
+    o.reason = "chaos: " + std::string{r->substr(0, 200)};
+  bool has_every = protocol::find_member(&*doc, "every_ms") != nullptr;
+  bool has_for = protocol::find_member(&*doc, "for_ms") != nullptr;
+  if (has_every || has_for) {
+    uint64_t every = 0;
+    uint64_t total = 0;
+    if (!uint_of("every_ms", every) || every < 10 || !uint_of("for_ms", total)
+        || total > 24ull * 3600 * 1000)
+      return error(400, "repeating needs \"every_ms\" (at least 10) and "
+                        "\"for_ms\" (at most a day)");
+    o.every = std::chrono::milliseconds{every};
+    o.total = std::chrono::milliseconds{total};
+  }
+  return o;
+}
+
+/// What one round of chaos killed.
+struct kills {
+  std::vector<std::string> sessions;
+  size_t session_count = 0;
+  std::string supervisor;
+  std::string problem; // why nothing was killed
+  int status = 200;
+};
+
+void crash_session(const caf::actor& h, const std::string& reason) {
+  caf::anon_send<caf::message_priority::high>(h, crash_atom::value, reason);
+}
+
+/// Runs one round. Supervisors are stopped with an error as exit reason
+/// (not killed), so that they stop their sessions in order and each session
+/// hands its state on before the supervisor is restarted.
+void strike(caf::event_based_actor* self, runtime& rt, const caf::actor& root,
+            const chaos_order& o, std::function<void(kills)> then) {
+  kills k;
+  auto& reg = rt.registry();
+  switch (o.target) {
+    case chaos_order::what::session: {
+      auto h = reg.find(o.id);
+      if (!h) {
+        k.status = reg.slot_of(o.id).known(o.id) ? 409 : 404;
+        k.problem = k.status == 409 ? "that session is restarting"
+                                    : "no such session";
+      } else {
+        crash_session(h, o.reason);
+        k.sessions.push_back(o.id.to_string());
+        k.session_count = 1;
+      }
+      break;
+    }
+    case chaos_order::what::sessions: {
+      std::vector<std::pair<session_id, caf::actor>> all;
+      reg.for_each([&](shard_slot& slot) {
+        auto part = slot.all();
+        all.insert(all.end(), part.begin(), part.end());
+      });
+      auto n = static_cast<size_t>(static_cast<double>(all.size()) * o.fraction + 0.5);
+      if (n == 0 && !all.empty())
+        n = 1;
+      std::mt19937_64 rng{std::random_device{}()};
+      for (size_t i = 0; i < n; ++i) {
+        std::uniform_int_distribution<size_t> pick{i, all.size() - 1};
+        std::swap(all[i], all[pick(rng)]);
+        crash_session(all[i].second, o.reason);
+        if (k.sessions.size() < max_listed_kills)
+          k.sessions.push_back(all[i].first.to_string());
+      }
+      k.session_count = n;
+      break;
+    }
+    case chaos_order::what::shard: {
+      auto addr = shard_address{o.meta, o.shard};
+      auto h = reg.slot(addr).supervisor();
+      if (!h) {
+        k.status = 409;
+        k.problem = "that shard is restarting";
+      } else {
+        self->send_exit(h, sup::make_error(sup::sup_errc::crashed, o.reason));
+        k.supervisor = shard_name(addr);
+      }
+      break;
+    }
+    case chaos_order::what::meta_shard: {
+      auto name = meta_shard_name(o.meta);
+      self->request(root, std::chrono::seconds{5}, sup::which_children_atom::value)
+        .then(
+          [self, name, reason = o.reason, then](std::vector<sup::child_info>& kids) {
+            kills k;
+            auto it = std::find_if(kids.begin(), kids.end(),
+                                   [&](auto& c) { return c.id == name; });
+            if (it == kids.end() || !it->handle) {
+              k.status = 409;
+              k.problem = "that meta-shard is restarting";
+            } else {
+              self->send_exit(it->handle,
+                              sup::make_error(sup::sup_errc::crashed, reason));
+              k.supervisor = name;
+            }
+            then(std::move(k));
+          },
+          [then](caf::error&) {
+            kills k;
+            k.status = 503;
+            k.problem = "the root supervisor did not answer";
+            then(std::move(k));
+          });
+      return;
+    }
+  }
+  then(std::move(k));
+}
+
+admin_answer render_kills(const kills& k, const chaos_order& o) {
+  if (k.status != 200)
+    return error(k.status, k.problem);
+  std::string out;
+  string_sink sink{out};
+  json_writer w{sink};
+  w.StartObject();
+  w.Key("killed");
+  w.StartObject();
+  if (!k.supervisor.empty()) {
+    key_string(w, "supervisor", k.supervisor);
+  } else {
+    w.Key("sessions");
+    w.StartArray();
+    for (auto& s : k.sessions)
+      w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+    w.EndArray();
+    w.Key("session_count");
+    w.Uint64(k.session_count);
+  }
+  w.EndObject();
+  key_string(w, "reason", o.reason);
+  if (o.every.count() > 0) {
+    w.Key("repeat");
+    w.StartObject();
+    w.Key("every_ms");
+    w.Int64(o.every.count());
+    w.Key("for_ms");
+    w.Int64(o.total.count());
+    w.EndObject();
+  }
+  w.EndObject();
+  return {200, std::move(out)};
+}
+
+void log_kills(const kills& k, const chaos_order& o) {
+  if (k.status != 200)
+    return;
+  log::warn("chaos", {{"reason", o.reason},
+                      {"killed", k.supervisor.empty()
+                                   ? std::to_string(k.session_count) + " sessions"
+                                   : k.supervisor}});
+}
+
+using strike_atom = caf::atom_constant<caf::atom("strike")>;
+
+} // namespace
+
+admin::admin(node& n) : node_(n) {
+  // nop
+}
+
+void admin::tree(int depth, admin_done done) {
+  sup::snapshot_options opts;
+  opts.depth = depth;
+  opts.max_workers_listed = 64;
+  opts.list_dynamic = false;
+  node_.system().spawn([root = node_.root(), opts,
+                        done = std::move(done)](caf::event_based_actor* self) {
+    self->request(root, std::chrono::seconds{5}, sup::snapshot_atom::value, opts)
+      .then(
+        [done](sup::tree_node& n) {
+          std::string out;
+          string_sink sink{out};
+          json_writer w{sink};
+          write_node(w, n);
+          done({200, std::move(out)});
+        },
+        [done](caf::error& e) {
+          done(error(503, "the tree did not answer: " + sup::describe(e)));
+        });
+  });
+}
+
+void admin::shard(uint32_t meta, uint32_t shard, std::string_view cursor,
+                  admin_done done) {
+  auto& reg = node_.rt().registry();
+  if (meta >= reg.metas() || shard >= reg.shards_per_meta()) {
+    done(error(404, "no such shard"));
+    return;
+  }
+  std::optional<session_id> after;
+  if (!cursor.empty()) {
+    after = session_id::parse(cursor);
+    if (!after) {
+      done(error(400, "the cursor must be a session id from next_cursor"));
+      return;
+    }
+  }
+  bool more = false;
+  auto rows = std::make_shared<std::vector<shard_slot::row>>(
+    reg.slot({meta, shard}).page(after ? &*after : nullptr, page_size, more));
+  auto infos = std::make_shared<std::vector<std::string>>(rows->size());
+  auto name = shard_name({meta, shard});
+  auto finish = [rows, infos, more, name, done] {
+    auto now = steady_seconds();
+    std::string out;
+    string_sink sink{out};
+    json_writer w{sink};
+    w.StartObject();
+    key_string(w, "shard", name);
+    w.Key("sessions");
+    w.StartArray();
+    for (size_t i = 0; i < rows->size(); ++i) {
+      auto& r = (*rows)[i];
+      w.StartObject();
+      key_string(w, "id", r.id.to_string());
+      key_string(w, "state", r.handle ? "live" : "restarting");
+      w.Key("age_s");
+      w.Uint(now - r.created);
+      w.Key("idle_s");
+      w.Uint(now - r.last_used);
+      w.Key("restarts");
+      w.Uint(r.restarts);
+      if (auto& info = (*infos)[i]; !info.empty()) {
+        // the session's own description: revision, client, in flight
+        w.Key("actor");
+        w.RawValue(info.data(), info.size(), rapidjson::kObjectType);
+      }
+      w.EndObject();
+    }
+    w.EndArray();
+    w.Key("next_cursor");
+    if (more)
+      w.String(rows->back().id.to_string().c_str());
+    else
+      w.Null();
+    w.EndObject();
+    done({200, std::move(out)});
+  };
+  node_.system().spawn([rows, infos, finish](caf::event_based_actor* self) {
+    auto pending = std::make_shared<size_t>(0);
+    for (auto& r : *rows)
+      if (r.handle)
+        ++*pending;
+    if (*pending == 0) {
+      finish();
+      return;
+    }
+    for (size_t i = 0; i < rows->size(); ++i) {
+      if (!(*rows)[i].handle)
+        continue;
+      self->request((*rows)[i].handle, std::chrono::seconds{2}, info_atom::value)
+        .then(
+          [infos, pending, finish, i](std::string& info) {
+            (*infos)[i] = std::move(info);
+            if (--*pending == 0)
+              finish();
+          },
+          [pending, finish](caf::error&) {
+            if (--*pending == 0)
+              finish();
+          });
+    }
+  });
+}
+
+admin_answer admin::metrics() {
+  auto& rt = node_.rt();
+  std::string out;
+  rt.stats().render(out);
+  auto gauge = [&](const char* name, const char* help, auto value) {
+    out += "# HELP ";
+    out += name;
+    out += ' ';
+    out += help;
+    out += "\n# TYPE ";
+    out += name;
+    out += " gauge\n";
+    out += name;
+    out += ' ';
+    out += std::to_string(value);
+    out += '\n';
+  };
+  auto sessions = rt.gauges().scan();
+  auto stateless = rt.stateless_gauges().scan();
+  gauge("mcpvisor_sessions", "Sessions in the tree, live or restarting.",
+        rt.registry().size());
+  gauge("mcpvisor_connections", "Open client connections.",
+        rt.stats().connections_open.load(std::memory_order_relaxed));
+  gauge("mcpvisor_session_mailbox_depth_sum",
+        "Messages waiting in all session mailboxes.", sessions.sum_depth);
+  gauge("mcpvisor_session_mailbox_depth_max",
+        "Messages waiting in the fullest session mailbox.", sessions.max_depth);
+  gauge("mcpvisor_stateless_mailbox_depth_sum",
+        "Messages waiting in the stateless actors' mailboxes.",
+        stateless.sum_depth);
+  gauge("mcpvisor_worker_queue", "Handler runs waiting for a worker thread.",
+        rt.workers().queued());
+  gauge("mcpvisor_queued_work",
+        "Queued work as the andon monitor counts it.", queued_work(rt));
+  gauge("mcpvisor_andon_pulled", "1 while the andon cord is pulled.",
+        rt.andon().pulled() ? 1 : 0);
+  out += "# HELP mcpvisor_andon_pulls_total Times the andon cord was pulled.\n"
+         "# TYPE mcpvisor_andon_pulls_total counter\nmcpvisor_andon_pulls_total ";
+  out += std::to_string(rt.andon().pulls());
+  out += '\n';
+  gauge("mcpvisor_ready", "1 when ready to take work (see /readyz).",
+        ready().status == 200 ? 1 : 0);
+  gauge("process_resident_memory_bytes", "Resident memory size in bytes.",
+        resident_bytes());
+  gauge("process_open_fds", "Open file descriptors.", open_fds());
+  gauge("process_max_fds", "Limit on open file descriptors.", fd_limit());
+  return {200, std::move(out), "text/plain; version=0.0.4; charset=utf-8"};
+}
+
+admin_answer admin::health() {
+  return {200, R"({"status":"ok"})"};
+}
+
+admin_answer admin::ready() {
+  auto& rt = node_.rt();
+  std::string why;
+  if (rt.stopping())
+    why = "the server is stopping";
+  else if (rt.andon().pulled())
+    why = "the andon cord is pulled";
+  rt.registry().for_each([&](shard_slot& slot) {
+    if (why.empty() && !slot.supervisor())
+      why = "a shard is restarting";
+  });
+  for (size_t i = 0; why.empty() && i < rt.config().stateless_actors; ++i)
+    if (!rt.stateless_actor(i))
+      why = "a stateless actor is restarting";
+  if (why.empty())
+    return {200, R"({"ready":true})"};
+  std::string body = R"({"ready":false,"reason":)";
+  protocol::append_quoted(body, why);
+  body += '}';
+  return {503, std::move(body)};
+}
+
+admin_answer admin::andon() {
+  auto& rt = node_.rt();
+  auto& cord = rt.andon();
+  auto marks = andon_marks::from(rt.config().andon, fd_limit());
+  std::string out;
+  string_sink sink{out};
+  json_writer w{sink};
+  w.StartObject();
+  w.Key("pulled");
+  w.Bool(cord.pulled());
+  w.Key("manual");
+  w.Bool(cord.manual());
+  key_string(w, "reason", cord.reason());
+  w.Key("pulls");
+  w.Uint64(cord.pulls());
+  w.Key("releases");
+  w.Uint64(cord.releases());
+  w.Key("load");
+  w.StartObject();
+  w.Key("queued");
+  w.Uint64(queued_work(rt));
+  w.Key("rss_bytes");
+  w.Uint64(resident_bytes());
+  w.Key("fds");
+  w.Uint64(open_fds());
+  w.EndObject();
+  w.Key("marks");
+  w.StartObject();
+  w.Key("queue_high");
+  w.Uint64(marks.queue_high);
+  w.Key("queue_low");
+  w.Uint64(marks.queue_low);
+  w.Key("rss_high_bytes");
+  w.Uint64(marks.rss_high);
+  w.Key("fds_high");
+  w.Uint64(marks.fds_high);
+  w.Key("fds_low");
+  w.Uint64(marks.fds_low);
+  w.Key("restarts_per_s_high");
+  w.Double(marks.restarts_high);
+  w.EndObject();
+  w.Key("history");
+  w.StartArray();
+  for (auto& e : cord.history()) {
+    w.StartObject();
+    w.Key("at_ms");
+    w.Int64(unix_ms(e.at));
+    key_string(w, "action", e.pulled ? "pull" : "release");
+    w.Key("manual");
+    w.Bool(e.manual);
+    key_string(w, "reason", e.reason);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return {200, std::move(out)};
+}
+
+admin_answer admin::andon(std::string_view body) {
+  auto doc = protocol::parse_json(body);
+  if (!doc || !doc->IsObject())
+    return error(400, "the body must be a JSON object");
+  auto action = protocol::as_string(protocol::find_member(&*doc, "action"));
+  auto reason = std::string{
+    protocol::as_string(protocol::find_member(&*doc, "reason")).value_or("")};
+  if (reason.empty())
+    reason = "by hand";
+  reason = reason.substr(0, 200);
+  auto& cord = node_.rt().andon();
+  if (action == "pull") {
+    if (cord.pull(reason, true))
+      log::warn("andon cord pulled", {{"reason", reason}, {"manual", "true"}});
+  } else if (action == "release") {
+    if (cord.release(reason, true))
+      log::info("andon cord released", {{"reason", reason}, {"manual", "true"}});
+  } else {
+    return error(400, "\"action\" must be pull or release");
+  }
+  return andon();
+}
+
+void admin::chaos(std::string_view body, admin_done done) {
+  auto& rt = node_.rt();
+  auto parsed = parse_chaos(body, rt.registry());
+  if (auto* a = std::get_if<admin_answer>(&parsed)) {
+    done(std::move(*a));
+    return;
+  }
+  auto order = std::get<chaos_order>(std::move(parsed));
+  // one actor per order: the first round answers, later rounds repeat
+  // every `every` until `total` has passed
+  node_.system().spawn([&rt, root = node_.root(), order,
+                        done = std::move(done)](caf::event_based_actor* self)
+                         -> caf::behavior {
+    auto until = std::chrono::steady_clock::now() + order.total;
+    // a repeating order ends with the tree, at the latest
+    self->monitor(root);
+    self->set_down_handler([self](caf::down_msg&) { self->quit(); });
+    strike(self, rt, root, order, [self, order, done](kills k) {
+      log_kills(k, order);
+      done(render_kills(k, order));
+      if (order.every.count() > 0)
+        self->delayed_send(self, order.every, strike_atom::value);
+      else
+        self->quit();
+    });
+    return {
+      [self, &rt, root, order, until](strike_atom) {
+        if (std::chrono::steady_clock::now() >= until) {
+          self->quit();
+          return;
+        }
+        strike(self, rt, root, order, [self, order](kills k) {
+          log_kills(k, order);
+          self->delayed_send(self, order.every, strike_atom::value);
+        });
+      },
+    };
+  });
+}
+
+} // namespace mcpvisor::actors

@@ -1,0 +1,93 @@
+// The drill set: the default set plus tools that misbehave on purpose, for
+// chaos drills, crash-recovery tests and load tests. Never load it on a
+// server that untrusted clients reach: `crash` restarts the caller's
+// session on demand.
+
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <string>
+
+#include "actors/tool_sets.hpp"
+
+namespace mcpvisor::actors {
+
+namespace {
+
+using namespace protocol;
+
+constexpr auto ms_schema
+  = R"({"type":"object","properties":{"ms":{"type":"integer","minimum":0,"maximum":60000}},"additionalProperties":false})";
+
+/// Waits `ms` (default 0) unless the call is cancelled; false if it was.
+bool wait_ms(call_context& ctx) {
+  auto* ms = find_member(&ctx.arguments(), "ms");
+  auto d = std::chrono::milliseconds{ms != nullptr ? ms->GetInt64() : 0};
+  return d.count() == 0 || ctx.sleep_for(d);
+}
+
+tool_definition crash() {
+  tool_definition t;
+  t.name = "crash";
+  t.title = "Crash";
+  t.description = "Throws an exception in the session actor: the session "
+                  "restarts, this call gets the restarted-session error, and "
+                  "the session's other calls in flight are run again or get "
+                  "that error too.";
+  t.annotations = {"Crash", false, false, false, false};
+  t.exec = execution::inline_call;
+  t.handler = [](call_context&) -> tool_result {
+    throw std::runtime_error("the crash tool was called");
+  };
+  return t;
+}
+
+tool_definition sleep() {
+  tool_definition t;
+  t.name = "sleep";
+  t.title = "Sleep";
+  t.description = "Waits `ms` milliseconds on a worker thread and says so. "
+                  "Read-only: after a session restart it is run again.";
+  t.input_schema = ms_schema;
+  t.annotations = {"Sleep", true, false, true, false};
+  t.handler = [](call_context& ctx) {
+    if (!wait_ms(ctx))
+      return tool_result::error("cancelled");
+    return tool_result::text("slept");
+  };
+  return t;
+}
+
+tool_definition bump() {
+  tool_definition t;
+  t.name = "bump";
+  t.title = "Bump a counter";
+  t.description = "Waits `ms` milliseconds, then adds one to a counter the "
+                  "whole server shares and returns its new value. Neither "
+                  "read-only nor idempotent: after a session restart it is "
+                  "not run again, its caller gets the restarted-session "
+                  "error.";
+  t.input_schema = ms_schema;
+  t.annotations = {"Bump", false, false, false, false};
+  t.handler = [](call_context& ctx) {
+    static std::atomic<uint64_t> counter{0};
+    if (!wait_ms(ctx))
+      return tool_result::error("cancelled");
+    return tool_result::text(std::to_string(++counter));
+  };
+  return t;
+}
+
+} // namespace
+
+std::optional<std::string> add_drill_set(catalog& cat, tool_set& set,
+                                         const tool_set_options& opts) {
+  if (auto err = add_default_set(cat, set, opts))
+    return err;
+  for (auto t : {crash(), sleep(), bump()})
+    if (auto err = cat.add_tool(std::move(t)))
+      return err;
+  return std::nullopt;
+}
+
+} // namespace mcpvisor::actors
