@@ -465,6 +465,9 @@ admin_answer admin::metrics() {
         stateless.sum_depth);
   gauge("mcpvisor_worker_queue", "Handler runs waiting for a worker thread.",
         rt.workers().queued());
+  gauge("mcpvisor_requests_in_flight",
+        "Requests handed to the runtime and not answered yet.",
+        rt.stats().requests_in_flight.load(std::memory_order_relaxed));
   gauge("mcpvisor_queued_work",
         "Queued work as the andon monitor counts it.", queued_work(rt));
   gauge("mcpvisor_andon_pulled", "1 while the andon cord is pulled.",

@@ -27,7 +27,7 @@ gateway::gateway(runtime& rt) : rt_(rt) {
 
 gateway::result gateway::initialize(std::unique_ptr<protocol::message> msg,
                                     channel_ptr ch, bool single_channel,
-                                    std::string* id_out) {
+                                    std::string* id_out, flight* f) {
   if (rt_.registry().size() >= rt_.config().max_sessions)
     return result::full;
   auto id = session_id::random();
@@ -47,6 +47,8 @@ gateway::result gateway::initialize(std::unique_ptr<protocol::message> msg,
   // channel, and the channel answers that nobody could serve it.
   caf::anon_send(sup, supervision::start_child_atom::value, std::move(text),
                  caf::make_message(std::move(first)));
+  if (f != nullptr)
+    *f = flight{rt_.stats(), nullptr, rt_.config().andon.session_share};
   return result::ok;
 }
 
@@ -54,7 +56,8 @@ namespace {
 
 /// Sends a session message to the session's actor, or queues it while the
 /// session restarts.
-gateway::result deliver(runtime& rt, const session_id& id, inbound_ptr in) {
+gateway::result deliver(runtime& rt, const session_id& id, inbound_ptr in,
+                        flight* f = nullptr) {
   in->rescue = &rt;
   in->sid = id;
   auto r = rt.registry().slot_of(id).route(id, in);
@@ -62,6 +65,8 @@ gateway::result deliver(runtime& rt, const session_id& id, inbound_ptr in) {
     in->rescue = nullptr; // the transport answers 404 itself
     return gateway::result::unknown_session;
   }
+  if (f != nullptr)
+    *f = flight{rt.stats(), std::move(r.load), rt.config().andon.session_share};
   if (r.handle)
     caf::anon_send(r.handle, post_atom::value, std::move(in));
   return gateway::result::ok;
@@ -105,14 +110,14 @@ inbound::~inbound() {
 
 gateway::result gateway::post(std::string_view session_id_text,
                               std::unique_ptr<protocol::message> msg,
-                              channel_ptr ch) {
+                              channel_ptr ch, flight* f) {
   auto id = session_id::parse(session_id_text);
   if (!id)
     return result::unknown_session;
   auto in = std::make_shared<inbound>();
   in->msg = std::move(msg);
   in->ch = std::move(ch);
-  return deliver(rt_, *id, std::move(in));
+  return deliver(rt_, *id, std::move(in), f);
 }
 
 gateway::result gateway::get(std::string_view session_id_text,
@@ -138,7 +143,8 @@ gateway::result gateway::remove(std::string_view session_id_text) {
 
 gateway::result gateway::stateless(std::unique_ptr<protocol::message> msg,
                                    const protocol::mcp_headers* headers,
-                                   channel_ptr ch, bool single_channel) {
+                                   channel_ptr ch, bool single_channel,
+                                   flight* f) {
   auto n = rt_.config().stateless_actors;
   auto start = next_stateless_.fetch_add(1, std::memory_order_relaxed);
   caf::actor target;
@@ -161,6 +167,8 @@ gateway::result gateway::stateless(std::unique_ptr<protocol::message> msg,
       in->params.emplace_back(std::string{k}, std::string{v});
   }
   caf::anon_send(target, post_atom::value, std::move(in));
+  if (f != nullptr)
+    *f = flight{rt_.stats(), nullptr, rt_.config().andon.session_share};
   return result::ok;
 }
 

@@ -34,15 +34,18 @@ public:
 
   /// Starts a session whose first message is `initialize`. With
   /// `single_channel` (stdio) every later message of the session also goes
-  /// to `ch`; `id_out` receives the new session's id.
+  /// to `ch`; `id_out` receives the new session's id. A transport that
+  /// counts requests in flight passes `f`, which then holds this one until
+  /// the transport drops it when the exchange ends.
   result initialize(std::unique_ptr<protocol::message> msg, channel_ptr ch,
                     bool single_channel = false,
-                    std::string* id_out = nullptr);
+                    std::string* id_out = nullptr, flight* f = nullptr);
 
   /// A message for an existing session. `ch` may be null for
   /// notifications and responses (answered 202 by the transport).
   result post(std::string_view session_id,
-              std::unique_ptr<protocol::message> msg, channel_ptr ch);
+              std::unique_ptr<protocol::message> msg, channel_ptr ch,
+              flight* f = nullptr);
 
   /// A GET stream of a session, resuming after `last_event_id` if set.
   result get(std::string_view session_id, std::string last_event_id,
@@ -54,7 +57,7 @@ public:
   /// A stateless 2026-07-28 request; `headers` null on stdio.
   result stateless(std::unique_ptr<protocol::message> msg,
                    const protocol::mcp_headers* headers, channel_ptr ch,
-                   bool single_channel = false);
+                   bool single_channel = false, flight* f = nullptr);
 
   /// True if `session_id` names a live session.
   bool known(std::string_view session_id) const;

@@ -1,6 +1,7 @@
 #include "actors/metrics.hpp"
 
 #include <cstdio>
+#include <utility>
 
 namespace mcpvisor::actors {
 
@@ -127,6 +128,49 @@ void metrics::render(std::string& out) const {
   out += "\nmcpvisor_connections_total{result=\"refused\"} ";
   out += std::to_string(connections_refused.load(std::memory_order_relaxed));
   out += '\n';
+}
+
+flight::flight(metrics& m, session_load session, uint32_t share)
+  : m_(&m), session_(std::move(session)), share_(share) {
+  m_->requests_in_flight.fetch_add(1, std::memory_order_relaxed);
+  // a session's count moves k -> k+1 here and k+1 -> k in end(); either
+  // changes the load only for k < share, which keeps the load equal to the
+  // sum of min(count, share) over sessions at all times
+  if (session_ == nullptr
+      || session_->fetch_add(1, std::memory_order_relaxed) < share_)
+    m_->shared_load.fetch_add(1, std::memory_order_relaxed);
+}
+
+flight::~flight() {
+  end();
+}
+
+flight::flight(flight&& other) noexcept
+  : m_(std::exchange(other.m_, nullptr)),
+    session_(std::move(other.session_)),
+    share_(other.share_) {
+  // nop
+}
+
+flight& flight::operator=(flight&& other) noexcept {
+  if (this != &other) {
+    end();
+    m_ = std::exchange(other.m_, nullptr);
+    session_ = std::move(other.session_);
+    share_ = other.share_;
+  }
+  return *this;
+}
+
+void flight::end() noexcept {
+  if (m_ == nullptr)
+    return;
+  m_->requests_in_flight.fetch_sub(1, std::memory_order_relaxed);
+  bool counted = session_ == nullptr
+                 || session_->fetch_sub(1, std::memory_order_relaxed) - 1 < share_;
+  if (counted)
+    m_->shared_load.fetch_sub(1, std::memory_order_relaxed);
+  m_ = nullptr;
 }
 
 } // namespace mcpvisor::actors

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -61,6 +62,12 @@ public:
   /// Requests answered so far (all methods and outcomes).
   uint64_t requests_total() const noexcept;
 
+  /// POSTed requests handed to the runtime and not answered yet (open
+  /// subscriptions/listen streams excepted; see `flight`).
+  std::atomic<int64_t> requests_in_flight{0};
+  /// The same with each session counted up to its share: the overload
+  /// monitor's measure of queued work.
+  std::atomic<int64_t> shared_load{0};
   std::atomic<int64_t> connections_open{0};
   std::atomic<uint64_t> connections_accepted{0};
   /// Connections closed at once: over the limit or while the cord is pulled.
@@ -80,6 +87,33 @@ private:
 
   std::array<per_method, methods.size()> by_method_{};
   std::array<std::atomic<uint64_t>, levels> restarts_{};
+};
+
+/// Requests one session has in flight.
+using session_load = std::shared_ptr<std::atomic<uint32_t>>;
+
+/// One request in flight, from the moment the transport hands it to the
+/// runtime until its exchange ends: counted in `requests_in_flight`, and in
+/// `shared_load` while its session has fewer than `share` requests in flight
+/// (a session flooded beyond its share waits in its own queue without
+/// counting against everyone). Requests without a session count in full.
+class flight {
+public:
+  flight() = default;
+  flight(metrics& m, session_load session, uint32_t share);
+  ~flight();
+
+  flight(flight&& other) noexcept;
+  flight& operator=(flight&& other) noexcept;
+  flight(const flight&) = delete;
+  flight& operator=(const flight&) = delete;
+
+private:
+  void end() noexcept;
+
+  metrics* m_ = nullptr;
+  session_load session_;
+  uint32_t share_ = 0;
 };
 
 } // namespace mcpvisor::actors

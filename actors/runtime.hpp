@@ -27,14 +27,14 @@ namespace mcpvisor::actors {
 struct andon_config {
   /// How often the monitor samples.
   std::chrono::milliseconds interval{100};
-  /// Queued work (messages waiting in session and stateless mailboxes plus
-  /// handler runs waiting for a worker) that pulls the cord, and the level
-  /// it must fall to before the monitor releases it.
+  /// Queued work (requests in flight, see `queued_work`) that pulls the
+  /// cord, and the level it must fall to before the monitor releases it.
   uint64_t queue_high = 20000;
   uint64_t queue_low = 2000;
-  /// One session's mailbox counts at most this much towards queued work:
-  /// a single flooded session is slowed by its own queue (its connections
-  /// are not read while their requests wait) without stopping everyone.
+  /// Messages waiting in one session's mailbox count at most this much
+  /// towards queued work: a single flooded session is slowed by its own
+  /// queue (its connections are not read while their requests wait)
+  /// without stopping everyone.
   uint32_t session_share = 64;
   /// Resident memory that pulls the cord, in MiB (0: not watched); released
   /// below 90% of it.

@@ -44,11 +44,11 @@ shard_slot::routed shard_slot::route(const session_id& id, inbound_ptr& in) {
   auto& e = i->second;
   e.last_used = steady_seconds();
   if (e.handle)
-    return {e.handle, true};
+    return {e.handle, true, e.load};
   if (e.handover == nullptr)
     e.handover = std::make_unique<session_handover>();
   e.handover->queued.push_back(std::move(in));
-  return {caf::actor{}, true};
+  return {caf::actor{}, true, e.load};
 }
 
 void shard_slot::clear_supervisor_if(const caf::actor_addr& who) {
@@ -62,10 +62,12 @@ bool shard_slot::put(const session_id& id, caf::actor handle) {
   auto [i, fresh] = sessions_.try_emplace(id);
   auto& e = i->second;
   auto now = steady_seconds();
-  if (fresh)
+  if (fresh) {
     e.created = now;
-  else
+    e.load = std::make_shared<std::atomic<uint32_t>>(0);
+  } else {
     ++e.restarts;
+  }
   e.handle = std::move(handle);
   e.last_used = now;
   return !fresh;

@@ -13,6 +13,7 @@
 #include <caf/actor.hpp>
 #include <caf/actor_addr.hpp>
 
+#include "actors/metrics.hpp"
 #include "actors/session_handover.hpp"
 #include "actors/session_id.hpp"
 
@@ -48,6 +49,8 @@ public:
     /// actor that continues a restarting session, or the id is unknown.
     caf::actor handle;
     bool known = false;
+    /// The session's count of requests in flight.
+    session_load load;
   };
 
   /// Where a client message for `id` goes. While the session restarts the
@@ -119,6 +122,8 @@ private:
     uint32_t last_used = 0;
     /// Times an actor of this session was started again.
     uint32_t restarts = 0;
+    /// Requests in flight (see `flight`).
+    session_load load;
     std::string checkpoint;
     std::unique_ptr<session_handover> handover;
   };

@@ -14,6 +14,14 @@
 //   soak         calls for --duration, sampling latency and RSS every
 //                --sample-every seconds
 //
+// --mix (calls and soak, against mcpvisor's drill set) cycles through a
+// read-only inline tool, a read-only tool on a worker and a tool that is
+// neither read-only nor idempotent, and checks every answer as a chaos drill
+// expects: results for the read-only tools; a result or the
+// restarted-session error for the other. Every request has a --timeout;
+// an answer with the wrong id, a lost connection or a timeout is an error.
+// 503 refusals (the andon cord) are counted apart, with their latency.
+//
 // With --server-pid it samples the server's CPU time and RSS from /proc, so
 // reports state the server's CPU per call independent of the client's own.
 // Prints a table, and JSON with --json FILE. Everything it measures stays on
@@ -86,6 +94,11 @@ struct options {
   std::string json_out;
   size_t threads = 1;
   bool keep = false;
+  bool mix = false;
+  double timeout = 30;
+  bool one_session = false;
+  /// Errors described one by one on stderr, at most.
+  size_t show_errors = 0;
 };
 
 std::optional<endpoint> parse_url(const std::string& url) {
@@ -120,6 +133,10 @@ void usage() {
     "  --server-pid PID            sample the server's CPU and RSS\n"
     "  --threads N                 client I/O threads (1)\n"
     "  --keep                      sessions scenario: do not DELETE at the end\n"
+    "  --mix                       calls/soak: cycle echo, sleep and bump (drill set)\n"
+    "  --timeout S                 longest wait for one answer (30)\n"
+    "  --one-session               calls/soak: every connection uses one session\n"
+    "  --show-errors N             describe the first N errors on stderr\n"
     "  --json FILE                 write the report as JSON too\n",
     stderr);
 }
@@ -159,6 +176,10 @@ std::optional<options> parse_args(int argc, char** argv) {
     else if (a == "--json") o.json_out = next();
     else if (a == "--threads") o.threads = std::stoul(next());
     else if (a == "--keep") o.keep = true;
+    else if (a == "--mix") o.mix = true;
+    else if (a == "--timeout") o.timeout = std::stod(next());
+    else if (a == "--one-session") o.one_session = true;
+    else if (a == "--show-errors") o.show_errors = std::stoul(next());
     else {
       usage();
       return std::nullopt;
@@ -216,22 +237,59 @@ struct reply {
   std::string body;
 };
 
-enum class outcome { ok, http_error, rpc_error, tool_error, io_error };
+/// How one request ended. `refused` (503, the andon cord) and `restarted`
+/// (the restarted-session error of a call that may not run twice) are
+/// answers, counted apart; every other kind but `ok` is an error.
+enum class outcome {
+  ok,
+  refused,
+  conn_refused,
+  restarted,
+  http_error,
+  rpc_error,
+  tool_error,
+  wrong_answer,
+  io_error,
+  timeout
+};
 
 const char* name(outcome o) {
   switch (o) {
     case outcome::ok: return "ok";
+    case outcome::refused: return "refused";
+    case outcome::conn_refused: return "connection_refused";
+    case outcome::restarted: return "restarted";
     case outcome::http_error: return "http_status";
     case outcome::rpc_error: return "jsonrpc_error";
     case outcome::tool_error: return "tool_error";
+    case outcome::wrong_answer: return "wrong_answer";
     case outcome::io_error: return "connection";
+    case outcome::timeout: return "timeout";
   }
   return "?";
 }
 
-outcome classify(const reply& r) {
+
+/// What a request expects back.
+struct expectation {
+  /// The JSON-RPC id as it appears in the answer ("id":N).
+  std::string id_field;
+  /// The call may be answered with the restarted-session error.
+  bool may_restart = false;
+  /// The tool called, for error reports.
+  std::string tool;
+};
+
+outcome classify(const reply& r, const expectation& want) {
+  if (r.status == 503)
+    return outcome::refused;
   if (r.status != 200)
     return outcome::http_error;
+  // an SSE body holds the answer in its last event
+  if (r.body.find(want.id_field) == std::string::npos)
+    return outcome::wrong_answer;
+  if (r.body.find("\"sessionRestarted\":true") != std::string::npos)
+    return want.may_restart ? outcome::restarted : outcome::rpc_error;
   if (r.body.find("\"error\":{") != std::string::npos)
     return outcome::rpc_error;
   if (r.body.find("\"isError\":true") != std::string::npos)
@@ -243,7 +301,8 @@ outcome classify(const reply& r) {
 
 class connection {
 public:
-  explicit connection(net::any_io_executor ex) : sock_(ex) {
+  connection(net::any_io_executor ex, std::chrono::nanoseconds timeout)
+    : stream_(ex), timeout_(timeout) {
     // nop
   }
 
@@ -253,47 +312,58 @@ public:
                      e.port};
     if (ec)
       co_return false;
-    sock_.open(tcp::v4(), ec);
+    auto& sock = stream_.socket();
+    sock.open(tcp::v4(), ec);
     if (!source.empty()) {
-      sock_.bind(tcp::endpoint{net::ip::make_address(source, ec), 0}, ec);
+      sock.bind(tcp::endpoint{net::ip::make_address(source, ec), 0}, ec);
       if (ec)
         co_return false;
     }
-    sock_.set_option(tcp::no_delay(true), ec);
-    co_await sock_.async_connect(ep, net::redirect_error(use_awaitable, ec));
+    sock.set_option(tcp::no_delay(true), ec);
+    stream_.expires_after(timeout_);
+    co_await stream_.async_connect(ep, net::redirect_error(use_awaitable, ec));
     co_return !ec;
   }
 
-  /// Writes `raw` and reads one response (JSON or a whole SSE stream).
+  /// Writes `raw` and reads one response (JSON or a whole SSE stream);
+  /// nullopt if the connection failed, with `timed_out` set if it was the
+  /// time limit.
   awaitable<std::optional<reply>> exchange(const std::string& raw) {
     beast::error_code ec;
-    co_await net::async_write(sock_, net::buffer(raw),
+    timed_out = false;
+    stream_.expires_after(timeout_);
+    co_await net::async_write(stream_, net::buffer(raw),
                               net::redirect_error(use_awaitable, ec));
-    if (ec)
-      co_return std::nullopt;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(64 * 1024 * 1024);
-    co_await http::async_read(sock_, buf_, parser,
-                              net::redirect_error(use_awaitable, ec));
-    if (ec)
-      co_return std::nullopt;
-    auto& res = parser.get();
-    reply r;
-    r.status = static_cast<int>(res.result_int());
-    if (auto it = res.find("Mcp-Session-Id"); it != res.end())
-      r.session_id = std::string{it->value()};
-    r.body = std::move(res.body());
-    co_return r;
+    if (!ec) {
+      http::response_parser<http::string_body> parser;
+      parser.body_limit(64 * 1024 * 1024);
+      co_await http::async_read(stream_, buf_, parser,
+                                net::redirect_error(use_awaitable, ec));
+      if (!ec) {
+        auto& res = parser.get();
+        reply r;
+        r.status = static_cast<int>(res.result_int());
+        if (auto it = res.find("Mcp-Session-Id"); it != res.end())
+          r.session_id = std::string{it->value()};
+        r.body = std::move(res.body());
+        co_return r;
+      }
+    }
+    timed_out = ec == beast::error::timeout;
+    co_return std::nullopt;
   }
 
   void close() {
     beast::error_code ec;
-    sock_.close(ec);
+    stream_.socket().close(ec);
   }
 
+  bool timed_out = false;
+
 private:
-  tcp::socket sock_;
+  beast::tcp_stream stream_;
   beast::flat_buffer buf_;
+  std::chrono::nanoseconds timeout_;
 };
 
 std::string post(const endpoint& e, const std::string& body,
@@ -341,7 +411,8 @@ awaitable<std::string> open_session(connection& c, const endpoint& e) {
   co_return sid;
 }
 
-/// The bytes of one tools/call in the configured mode.
+/// The bytes of one tools/call in the configured mode, and what it
+/// expects back.
 class call_builder {
 public:
   call_builder(const options& o, const endpoint& e, std::string sid)
@@ -349,16 +420,38 @@ public:
     // nop
   }
 
-  std::string next() {
+  std::string next(expectation& want) {
     auto id = std::to_string(++n_);
+    std::string tool = o_.tool;
+    std::string args = o_.args;
+    want.may_restart = false;
+    if (o_.mix) {
+      // read-only inline, read-only on a worker, neither (drill set)
+      switch (n_ % 3) {
+        case 0:
+          tool = "echo";
+          args = R"({"text":"hello"})";
+          break;
+        case 1:
+          tool = "sleep";
+          args = R"({"ms":20})";
+          break;
+        default:
+          tool = "bump";
+          args = R"({"ms":20})";
+          want.may_restart = true;
+      }
+    }
+    want.id_field = "\"id\":" + id + ",";
+    want.tool = tool;
     std::string body = R"({"jsonrpc":"2.0","id":)" + id
-                       + R"(,"method":"tools/call","params":{"name":")" + o_.tool
-                       + R"(","arguments":)" + o_.args;
+                       + R"(,"method":"tools/call","params":{"name":")" + tool
+                       + R"(","arguments":)" + args;
     std::string headers;
     if (o_.mode == "stateless") {
       body += "," + stateless_meta;
       headers = "MCP-Protocol-Version: 2026-07-28\r\nMcp-Method: tools/call\r\n"
-                "Mcp-Name: " + o_.tool + "\r\n";
+                "Mcp-Name: " + tool + "\r\n";
     } else {
       if (o_.mode == "sse")
         body += R"(,"_meta":{"progressToken":)" + id + "}";
@@ -377,14 +470,49 @@ private:
 
 // -- results ------------------------------------------------------------------
 
+std::chrono::nanoseconds limit(const options& o) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+    std::chrono::duration<double>(o.timeout));
+}
+
 struct tally {
   histogram lat;
+  /// Latency of 503 refusals.
+  histogram refused_lat;
   std::map<std::string, uint64_t> errors;
   uint64_t ok = 0;
+  uint64_t refused = 0;
+  uint64_t conn_refused = 0;
+  uint64_t restarted = 0;
+
+  void add(outcome o, uint64_t ns) {
+    switch (o) {
+      case outcome::ok:
+        ++ok;
+        lat.record(ns);
+        break;
+      case outcome::refused:
+        ++refused;
+        refused_lat.record(ns);
+        break;
+      case outcome::conn_refused:
+        ++conn_refused;
+        break;
+      case outcome::restarted:
+        ++restarted;
+        break;
+      default:
+        ++errors[name(o)];
+    }
+  }
 
   void merge(const tally& t) {
     lat.merge(t.lat);
+    refused_lat.merge(t.refused_lat);
     ok += t.ok;
+    refused += t.refused;
+    conn_refused += t.conn_refused;
+    restarted += t.restarted;
     for (auto& [k, v] : t.errors)
       errors[k] += v;
   }
@@ -431,11 +559,25 @@ calls_report run_calls(const options& o, double duration,
   std::atomic<size_t> setup_failed{0};
   std::atomic<uint64_t> ticket{0};
   std::atomic<bool> measuring{false};
+  std::atomic<bool> finished{false};
+  std::atomic<size_t> shown{0};
   clock_type::time_point start;
   clock_type::time_point end;
   std::mutex window_mtx;
   tally window;
   double interval_ns = o.rate > 0 ? 1e9 / o.rate : 0;
+  std::string shared_sid;
+  if (o.one_session && o.mode != "stateless") {
+    run_workers(1, 1, [&](size_t) -> awaitable<void> {
+      connection c{co_await net::this_coro::executor, limit(o)};
+      if (co_await c.connect(o.urls.front()))
+        shared_sid = co_await open_session(c, o.urls.front());
+    });
+    if (shared_sid.empty()) {
+      rep.failed_setup = o.concurrency;
+      return rep;
+    }
+  }
   run_workers(o.threads, o.concurrency + 1, [&](size_t i) -> awaitable<void> {
     auto ex = co_await net::this_coro::executor;
     if (i == o.concurrency) {
@@ -472,26 +614,47 @@ calls_report run_calls(const options& o, double duration,
         }
       }
       measuring.store(false);
+      finished.store(true);
       rep.after = sample(o.server_pid);
       rep.seconds = std::chrono::duration<double>(clock_type::now() - start).count();
       co_return;
     }
     const auto& e = o.urls[i % o.urls.size()];
-    connection c{ex};
-    std::string sid;
-    if (!co_await c.connect(e)
-        || (o.mode != "stateless" && (sid = co_await open_session(c, e)).empty())) {
+    std::unique_ptr<connection> c;
+    std::string sid = shared_sid;
+    net::steady_timer t{ex};
+    // a server that refuses new work for now (503, or a connection closed
+    // at once) is asked again after 100 ms, as Retry-After asks
+    bool set_up = false;
+    for (int tries = 0; tries < 50 && !set_up; ++tries) {
+      if (tries > 0) {
+        t.expires_after(100ms);
+        co_await t.async_wait(use_awaitable);
+      }
+      c = std::make_unique<connection>(ex, limit(o));
+      if (!co_await c->connect(e))
+        continue;
+      set_up = o.mode == "stateless" || !sid.empty()
+               || !(sid = co_await open_session(*c, e)).empty();
+    }
+    if (!set_up) {
       setup_failed.fetch_add(1);
       co_return;
     }
     call_builder calls{o, e, sid};
     ready.fetch_add(1);
+    // everyone starts together, so that early connections do not load the
+    // server while the others are still setting up
+    while (ready.load() + setup_failed.load() < o.concurrency) {
+      t.expires_after(5ms);
+      co_await t.async_wait(use_awaitable);
+    }
     auto& mine = per[i];
-    net::steady_timer t{ex};
     bool started = false;
+    bool fresh_conn = false;
     for (;;) {
       bool in_window = measuring.load();
-      if (started && !in_window)
+      if (finished.load())
         break; // the window closed
       started = started || in_window;
       auto scheduled = clock_type::now();
@@ -506,38 +669,51 @@ calls_report run_calls(const options& o, double duration,
           co_await t.async_wait(use_awaitable);
         }
       }
-      auto r = co_await c.exchange(calls.next());
+      expectation want;
+      auto r = co_await c->exchange(calls.next(want));
       auto done = clock_type::now();
-      if (!measuring.load() && !started)
-        continue; // warm-up
-      auto o2 = r ? classify(*r) : outcome::io_error;
-      auto ns = static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(done - scheduled).count());
-      if (o2 == outcome::ok) {
-        ++mine.ok;
-        mine.lat.record(ns);
-      } else {
-        ++mine.errors[name(o2)];
-      }
-      if (on_window) {
-        std::lock_guard<std::mutex> g{window_mtx};
-        if (o2 == outcome::ok) {
-          ++window.ok;
-          window.lat.record(ns);
-        } else {
-          ++window.errors[name(o2)];
+      auto o2 = r ? classify(*r, want)
+                  : (c->timed_out ? outcome::timeout : outcome::io_error);
+      // a new connection closed before its first answer was refused (the
+      // andon cord closes new connections at once); nothing was lost
+      if (o2 == outcome::io_error && fresh_conn)
+        o2 = outcome::conn_refused;
+      fresh_conn = false;
+      if (o2 != outcome::ok && o2 != outcome::refused && o2 != outcome::restarted
+          && o2 != outcome::conn_refused && shown.fetch_add(1) < o.show_errors)
+        std::fprintf(stderr, "error %s: session %s, tool %s, %s, status %d: %.300s\n",
+                     name(o2), sid.c_str(), want.tool.c_str(),
+                     want.id_field.c_str(), r ? r->status : 0,
+                     r ? r->body.c_str() : "");
+      if (measuring.load() || started) {
+        auto ns = static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(done - scheduled).count());
+        mine.add(o2, ns);
+        if (on_window) {
+          std::lock_guard<std::mutex> g{window_mtx};
+          window.add(o2, ns);
         }
       }
-      if (o2 == outcome::io_error) {
-        c.close();
-        connection fresh{ex};
-        if (!co_await fresh.connect(e))
+      if (o2 == outcome::io_error || o2 == outcome::timeout
+          || o2 == outcome::conn_refused) {
+        c->close();
+        if (o2 == outcome::conn_refused) {
+          // back off as Retry-After asks before connecting again
+          t.expires_after(100ms);
+          co_await t.async_wait(use_awaitable);
+        }
+        c = std::make_unique<connection>(ex, limit(o));
+        if (!co_await c->connect(e))
           break;
-        c = std::move(fresh);
+        fresh_conn = true;
       }
     }
-    if (!sid.empty())
-      co_await c.exchange(del(e, sid));
+    if (!sid.empty() && shared_sid.empty()) {
+      // a session that is not there any more at the end was lost
+      auto r = co_await c->exchange(del(e, sid));
+      if (r && r->status == 404)
+        ++mine.errors["session_lost"];
+    }
   });
   for (auto& t : per)
     rep.all.merge(t);
@@ -586,6 +762,14 @@ void add_latency(report& r, const tally& t) {
   for (auto& [k, v] : t.errors)
     errs += (errs.empty() ? "" : ", ") + k + "=" + std::to_string(v);
   r.add("errors", errs.empty() ? "none" : errs);
+  r.add("refused_503", std::to_string(t.refused));
+  r.add("connections_refused", std::to_string(t.conn_refused));
+  if (t.refused > 0) {
+    r.add("refused_p50_us", us(t.refused_lat.quantile(0.50)));
+    r.add("refused_p99_us", us(t.refused_lat.quantile(0.99)));
+  }
+  if (t.restarted > 0)
+    r.add("restarted_session_errors", std::to_string(t.restarted));
 }
 
 int scenario_calls(const options& o) {
@@ -606,6 +790,7 @@ int scenario_calls(const options& o) {
     char buf[32];
     std::snprintf(buf, sizeof(buf), "%.2f", cpu * 1e6 / static_cast<double>(rep.all.ok));
     r.add("server_cpu_us_per_call", buf);
+    r.add("server_rss_before_kb", std::to_string(rep.before.rss_kb));
     r.add("server_rss_kb", std::to_string(rep.after.rss_kb));
   }
   if (rep.failed_setup > 0)
@@ -624,7 +809,7 @@ int scenario_sessions(const options& o) {
   run_workers(o.threads, o.connections, [&](size_t i) -> awaitable<void> {
     auto ex = co_await net::this_coro::executor;
     const auto& e = o.urls[i % o.urls.size()];
-    connection c{ex};
+    connection c{ex, limit(o)};
     if (!co_await c.connect(e)) {
       failed.fetch_add(o.sessions / o.connections);
       co_return;
@@ -648,7 +833,7 @@ int scenario_sessions(const options& o) {
     run_workers(o.threads, o.connections, [&](size_t i) -> awaitable<void> {
       auto ex = co_await net::this_coro::executor;
       const auto& e = o.urls[i % o.urls.size()];
-      connection c{ex};
+      connection c{ex, limit(o)};
       if (!co_await c.connect(e))
         co_return;
       for (auto& sid : ids[i])
@@ -683,7 +868,7 @@ std::pair<size_t, size_t> hold_connections(const options& o, size_t count,
   run_workers(1, count, [&](size_t i) -> awaitable<void> {
     auto ex = co_await net::this_coro::executor;
     const auto& e = o.urls[(i + offset) % o.urls.size()];
-    connection c{ex};
+    connection c{ex, limit(o)};
     bool ok = co_await c.connect(e, source);
     if (ok) {
       auto r = co_await c.exchange(post(

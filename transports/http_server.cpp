@@ -516,8 +516,22 @@ private:
 
   // -- exchange lifecycle -----------------------------------------------------
 
+  /// A POSTed request counts as work in flight until its exchange ends,
+  /// except a subscriptions/listen stream, which stays open by design.
+  actors::flight* flight_for_request() {
+    if (!counting_
+        || actors::metrics::methods[count_method_] == "subscriptions/listen")
+      return nullptr;
+    return &flight_;
+  }
+
+  void leave_flight() {
+    flight_ = actors::flight{};
+  }
+
   /// The exchange is over: nothing more is sent for it.
   void end_exchange() {
+    leave_flight();
     if (auto ex = current_weak_.lock())
       ex->gone();
     current_ = nullptr;
@@ -564,6 +578,7 @@ private:
     if (closed_)
       return;
     closed_ = true;
+    leave_flight();
     if (auto ex = current_weak_.lock())
       ex->gone();
     current_ = nullptr;
@@ -588,6 +603,7 @@ private:
   bool close_after_write_ = false;
   bool closed_ = false;
   bool counting_ = false;
+  actors::flight flight_;
   size_t count_method_ = 0;
   std::chrono::steady_clock::time_point count_start_;
   const exchange* current_ = nullptr;
@@ -651,6 +667,7 @@ void exchange::close() {
 // -- request handling ---------------------------------------------------------
 
 void connection::handle(request& req) {
+  counting_ = false; // handle_post counts POSTed requests
   auto target = std::string_view{req.target().data(), req.target().size()};
   auto path = target.substr(0, target.find('?'));
   if (path != srv_.cfg.path) {
@@ -770,7 +787,7 @@ void connection::handle_post(request& req) {
       }
       auto id = msg->id;
       auto ex = begin_exchange(id);
-      if (gw.stateless(std::move(msg), &h, ex)
+      if (gw.stateless(std::move(msg), &h, ex, false, flight_for_request())
           != actors::gateway::result::ok) {
         ex->answered = true;
         end_exchange();
@@ -792,7 +809,8 @@ void connection::handle_post(request& req) {
     }
     auto id = msg->id;
     auto ex = begin_exchange(id);
-    auto res = gw.initialize(std::move(msg), ex);
+    auto res = gw.initialize(std::move(msg), ex, false, nullptr,
+                             flight_for_request());
     if (res != actors::gateway::result::ok) {
       ex->answered = true;
       end_exchange();
@@ -825,7 +843,7 @@ void connection::handle_post(request& req) {
   }
   auto id = msg->id;
   auto ex = begin_exchange(id);
-  auto res = gw.post(sid, std::move(msg), ex);
+  auto res = gw.post(sid, std::move(msg), ex, flight_for_request());
   if (res != actors::gateway::result::ok) {
     ex->answered = true;
     end_exchange();

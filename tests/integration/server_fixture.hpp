@@ -10,6 +10,14 @@
 
 namespace mcpvisor::test {
 
+/// True in the AddressSanitizer build, whose binaries run against each
+/// other: its shadow memory and quarantine make memory bounds meaningless.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool sanitized_build = true;
+#else
+constexpr bool sanitized_build = false;
+#endif
+
 /// The real mcpvisor binary serving HTTP on a free port of 127.0.0.1.
 struct server_fixture {
   explicit server_fixture(std::vector<std::string> extra = {},

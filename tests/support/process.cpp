@@ -60,6 +60,25 @@ process::process(std::vector<std::string> argv) {
   if (rc != 0)
     throw std::runtime_error("cannot start " + argv[0] + ": "
                              + std::strerror(rc));
+  err_reader_ = std::thread{[this] {
+    char buf[4096];
+    while (!err_stop_.load()) {
+      pollfd p{errfd_, POLLIN, 0};
+      if (poll(&p, 1, 100) == 0)
+        continue;
+      auto n = read(errfd_, buf, sizeof(buf));
+      if (n < 0 && errno == EINTR)
+        continue;
+      std::lock_guard<std::mutex> guard{err_mtx_};
+      if (n <= 0) {
+        err_eof_ = true;
+        err_cv_.notify_all();
+        return;
+      }
+      err_.append(buf, static_cast<size_t>(n));
+      err_cv_.notify_all();
+    }
+  }};
 }
 
 process::~process() {
@@ -67,27 +86,24 @@ process::~process() {
     kill(pid_, SIGKILL);
     wait_exit(std::chrono::seconds{10});
   }
+  err_stop_ = true;
+  if (err_reader_.joinable())
+    err_reader_.join();
   for (int fd : {in_, out_, errfd_})
     if (fd >= 0)
       close(fd);
 }
 
-void process::read_stderr_available(std::chrono::milliseconds timeout) {
-  pollfd p{errfd_, POLLIN, 0};
-  if (poll(&p, 1, static_cast<int>(timeout.count())) <= 0)
-    return;
-  char buf[4096];
-  auto n = read(errfd_, buf, sizeof(buf));
-  if (n > 0)
-    err_.append(buf, static_cast<size_t>(n));
-  else if (n == 0)
-    std::this_thread::sleep_for(timeout); // EOF: nothing more will come
+std::string process::stderr_text() const {
+  std::lock_guard<std::mutex> guard{err_mtx_};
+  return err_;
 }
 
 std::optional<std::string>
 process::wait_stderr(const std::string& needle,
                      std::chrono::milliseconds timeout) {
   auto deadline = clock_type::now() + timeout;
+  std::unique_lock<std::mutex> guard{err_mtx_};
   for (;;) {
     // look for a complete line that contains the needle
     size_t pos = err_scanned_;
@@ -101,10 +117,9 @@ process::wait_stderr(const std::string& needle,
       if (line.find(needle) != std::string::npos)
         return line;
     }
-    int left = remaining_ms(deadline);
-    if (left == 0)
+    if (err_eof_ || clock_type::now() >= deadline)
       return std::nullopt;
-    read_stderr_available(std::chrono::milliseconds{left});
+    err_cv_.wait_until(guard, deadline);
   }
 }
 
@@ -181,8 +196,7 @@ std::optional<int> process::wait_exit(std::chrono::milliseconds timeout) {
     }
     if (remaining_ms(deadline) == 0)
       return std::nullopt;
-    // keep stderr drained so the child never blocks on a full pipe
-    read_stderr_available(std::chrono::milliseconds{5});
+    std::this_thread::sleep_for(std::chrono::milliseconds{5});
   }
 }
 
@@ -190,6 +204,15 @@ std::string mcpvisor_binary() {
   if (const char* p = std::getenv("MCPVISOR_BIN"))
     return p;
   return "build/mcpvisor";
+}
+
+std::string load_binary() {
+  if (const char* p = std::getenv("MCPVISOR_LOAD"))
+    return p;
+  auto bin = mcpvisor_binary();
+  auto slash = bin.rfind('/');
+  return (slash == std::string::npos ? std::string{"."} : bin.substr(0, slash))
+         + "/loadtest/mcpvisor-load";
 }
 
 int free_port() {

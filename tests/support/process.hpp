@@ -1,8 +1,12 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <sys/types.h>
@@ -31,9 +35,7 @@ public:
                                          std::chrono::milliseconds timeout);
 
   /// Everything read from stderr so far (including what wait_stderr saw).
-  const std::string& stderr_text() const noexcept {
-    return err_;
-  }
+  std::string stderr_text() const;
 
   /// Writes to the child's stdin.
   bool write_stdin(const std::string& data);
@@ -55,20 +57,29 @@ public:
   std::optional<int> wait_exit(std::chrono::milliseconds timeout);
 
 private:
-  void read_stderr_available(std::chrono::milliseconds timeout);
-
   pid_t pid_ = -1;
   int in_ = -1;
   int out_ = -1;
   int errfd_ = -1;
+  /// stderr is read all the time by a thread of its own, so that a child
+  /// that logs a lot never blocks on a full pipe.
+  mutable std::mutex err_mtx_;
+  std::condition_variable err_cv_;
   std::string err_;
+  bool err_eof_ = false;
   size_t err_scanned_ = 0;
+  std::atomic<bool> err_stop_{false};
+  std::thread err_reader_;
   std::string out_buf_;
   std::optional<int> status_;
 };
 
 /// Path of the binary under test: $MCPVISOR_BIN, or build/actors/mcpvisor.
 std::string mcpvisor_binary();
+
+/// Path of the load generator: $MCPVISOR_LOAD, or loadtest/mcpvisor-load
+/// next to the binary under test.
+std::string load_binary();
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 int free_port();
