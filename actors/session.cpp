@@ -90,7 +90,11 @@ public:
         observe();
         take(in);
       },
-      [this](recover_atom) { recover(); },
+      [this](recover_atom) {
+        // also the message that wakes a new actor (see spawn_session)
+        if (recovering_ != nullptr)
+          recover();
+      },
       [this](call_done_atom, call_ptr& call, std::string& crash) {
         observe();
         if (!crash.empty()) {
@@ -641,17 +645,19 @@ caf::expected<caf::actor> spawn_session(runtime& rt, const session_id& id,
   first_message_ptr first;
   if (args.match_elements<first_message_ptr>())
     first = args.get_as<first_message_ptr>(0);
-  // An idle restarted session stays lazy until a message arrives; one with
-  // a first message, or with requests its predecessor left, starts right
-  // away to answer them.
-  bool eager = first != nullptr || rt.registry().slot_of(id).has_handover(id);
-  auto handle = eager
-                  ? rt.system().spawn<session_actor>(rt, id, gauge, first)
-                  : rt.system().spawn<session_actor, caf::lazy_init>(rt, id,
-                                                                     gauge,
-                                                                     first);
-  if (rt.registry().slot_of(id).put(id, handle))
+  // The actor starts lazily, on its first message, and is routed to before
+  // it can run: a client that has its answer to initialize can always
+  // reach the session. One with a first message, or with requests its
+  // predecessor left, is woken at once to answer them; an idle restarted
+  // session sleeps until a client needs it.
+  auto& slot = rt.registry().slot_of(id);
+  bool wake = first != nullptr || slot.has_handover(id);
+  auto handle = rt.system().spawn<session_actor, caf::lazy_init>(rt, id, gauge,
+                                                                 first);
+  if (slot.put(id, handle))
     rt.stats().restarted(metrics::level::session);
+  if (wake)
+    caf::anon_send(handle, recover_atom::value);
   return handle;
 }
 

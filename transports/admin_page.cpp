@@ -31,7 +31,7 @@ constexpr std::string_view page = R"html(<!doctype html>
   section { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:12px 14px; }
   h2 { font-size:14px; margin:0 0 8px; display:flex; gap:12px; align-items:baseline; }
   h2 small { color:var(--mute); font-weight:400; }
-  .grid { display:grid; grid-template-columns:repeat(auto-fill, minmax(118px, 1fr)); gap:6px; }
+  .grid { display:grid; grid-template-columns:repeat(auto-fill, minmax(132px, 1fr)); gap:6px; }
   .node { border:1px solid var(--line); border-radius:6px; padding:6px 8px; font-size:12px; }
   .node .id { font-weight:600; }
   .node .n { color:var(--mute); font-variant-numeric: tabular-nums; }
@@ -95,7 +95,7 @@ function tile(n) {
   else if (n.children) lines.push(n.children.workers + " workers, " + n.children.supervisors + " sup.");
   lines.push("restarts " + restartsOf(n) + (n.recent_restarts_ms && n.recent_restarts_ms.length
              ? " (" + n.recent_restarts_ms.length + " recent)" : ""));
-  lines.push("mailbox " + n.mailbox.depth + " / peak " + n.mailbox.peak);
+  lines.push("mailbox " + n.mailbox.depth + " (peak " + n.mailbox.peak + ")");
   d.innerHTML = '<div class="id"></div>' + lines.map(() => '<div class="n"></div>').join("");
   d.children[0].textContent = n.id;
   lines.forEach((t, i) => { d.children[i + 1].textContent = t; });
