@@ -45,12 +45,19 @@ andon_verdict judge(const load_sample& s, const andon_marks& m) {
 }
 
 uint64_t queued_work(runtime& rt) {
-  // Requests in flight, counted by the transport from the moment it hands
-  // them on: unlike mailbox gauges, this sees requests that wait for a
-  // scheduler thread (a session with one request queued shows a mailbox
-  // depth of 0 until it runs), and it counts each session up to its share.
-  auto load = rt.stats().shared_load.load(std::memory_order_relaxed);
-  return static_cast<uint64_t>(std::max<int64_t>(0, load));
+  // Two views of the same backlog; the larger wins. Requests in flight,
+  // counted by the transport from the moment it hands them on, see
+  // requests that wait for a scheduler thread (a session with one request
+  // queued shows a mailbox depth of 0 until it runs). Mailbox gauges see
+  // messages that are not requests (a client flooding notifications), and
+  // handler runs waiting for a worker. Both count a session up to its share.
+  auto share = rt.config().andon.session_share;
+  auto in_flight = static_cast<uint64_t>(
+    std::max<int64_t>(0, rt.stats().shared_load.load(std::memory_order_relaxed)));
+  auto mailboxes = rt.gauges().scan(share).capped_sum
+                   + rt.stateless_gauges().scan().sum_depth
+                   + rt.workers().queued();
+  return std::max(in_flight, mailboxes);
 }
 
 namespace {

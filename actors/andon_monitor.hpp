@@ -15,8 +15,8 @@ namespace mcpvisor::actors {
 
 /// One sample of what the monitor watches.
 struct load_sample {
-  /// Requests in flight, less what flooded sessions hold beyond their
-  /// share (see `queued_work`).
+  /// Requests in flight or messages waiting, each session counted up to
+  /// its share (see `queued_work`).
   uint64_t queued = 0;
   size_t rss_bytes = 0;
   size_t fds = 0;

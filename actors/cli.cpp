@@ -189,6 +189,8 @@ parse_result parse_command_line(int argc, char** argv) {
   app.add_option("--log-level", log_level, "debug, info, warning or error")
     ->capture_default_str()
     ->check(CLI::IsMember({"debug", "info", "warning", "error"}));
+  app.add_flag("--log-requests", http.log_requests,
+               "one log line per answered HTTP request");
   std::string log_file;
   app.add_option("--log-file", log_file,
                  "append log lines to this file instead of stderr");

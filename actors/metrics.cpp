@@ -21,6 +21,10 @@ void append_number(std::string& out, double x) {
 
 } // namespace
 
+std::string_view metrics::name(outcome o) noexcept {
+  return outcome_names[static_cast<size_t>(o)];
+}
+
 size_t metrics::method_index(std::string_view method) noexcept {
   for (size_t i = 0; i + 1 < methods.size(); ++i)
     if (methods[i] == method)

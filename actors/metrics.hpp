@@ -37,6 +37,9 @@ public:
   enum class outcome : uint8_t { result, error, refused, rejected };
   static constexpr size_t outcomes = 4;
 
+  /// "result", "error", "refused" or "rejected".
+  static std::string_view name(outcome o) noexcept;
+
   /// Upper bounds of the latency histogram, in seconds.
   static constexpr std::array<double, 14> bounds{
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,

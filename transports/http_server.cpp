@@ -498,14 +498,38 @@ private:
     counting_ = true;
     count_method_ = actors::metrics::methods.size() - 1;
     count_start_ = std::chrono::steady_clock::now();
+    if (srv_.cfg.log_requests) {
+      count_session_.clear();
+      count_id_.clear();
+      count_method_name_.clear();
+    }
+  }
+
+  /// What a request log line names, once the request is decoded.
+  void describe_count(const protocol::message& msg, std::string_view sid) {
+    count_method_ = actors::metrics::method_index(msg.method);
+    if (srv_.cfg.log_requests) {
+      count_session_ = std::string{sid};
+      count_id_ = msg.id.to_json();
+      count_method_name_ = std::string{msg.method.substr(0, 64)};
+    }
   }
 
   void count(actors::metrics::outcome o) {
     if (!counting_)
       return;
     counting_ = false;
-    srv_.gw.stats().request(count_method_, o,
-                            std::chrono::steady_clock::now() - count_start_);
+    auto took = std::chrono::steady_clock::now() - count_start_;
+    srv_.gw.stats().request(count_method_, o, took);
+    if (srv_.cfg.log_requests) {
+      auto us = std::chrono::duration_cast<std::chrono::microseconds>(took).count();
+      log::info("request",
+                {{"session", count_session_},
+                 {"request", count_id_},
+                 {"method", count_method_name_},
+                 {"outcome", actors::metrics::name(o)},
+                 {"duration_us", std::to_string(us)}});
+    }
   }
 
   void count_answer(std::string_view json) {
@@ -603,6 +627,9 @@ private:
   bool close_after_write_ = false;
   bool closed_ = false;
   bool counting_ = false;
+  std::string count_session_;
+  std::string count_id_;
+  std::string count_method_name_;
   actors::flight flight_;
   size_t count_method_ = 0;
   std::chrono::steady_clock::time_point count_start_;
@@ -750,7 +777,7 @@ void connection::handle_post(request& req) {
   if (!is_request) {
     counting_ = false; // notifications and responses are not requests
   } else {
-    count_method_ = actors::metrics::method_index(msg->method);
+    describe_count(*msg, sid);
     if (gw.overloaded()) {
       // the andon cord is pulled: new work is refused at once, while
       // notifications and responses (which finish accepted work) pass

@@ -38,6 +38,9 @@ struct http_config {
   std::vector<std::string> allowed_origins;
   /// SSE comment sent on idle streams this often (0: never).
   std::chrono::seconds keepalive{15};
+  /// One log line per answered request (session, id, method, outcome,
+  /// duration), in the same JSON lines as everything else.
+  bool log_requests = false;
 };
 
 class http_server {

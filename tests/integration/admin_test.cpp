@@ -329,3 +329,26 @@ TEST_CASE("the admin endpoint refuses to listen beyond loopback without a token"
 }
 
 } // TEST_SUITE
+
+TEST_SUITE("request logs") {
+
+TEST_CASE("--log-requests writes one structured line per answered request") {
+  server_fixture s{{"--log-requests"}};
+  auto sid = s.initialize();
+  auto r = s.request(http_client::post(call(41, "test_simple_text"), s.session_headers(sid)));
+  REQUIRE(r);
+  auto line = s.proc->wait_stderr("\"request\":\"41\"", 5s);
+  REQUIRE(line);
+  CHECK(has(*line, "\"msg\":\"request\""));
+  CHECK(has(*line, "\"session\":\"" + sid + "\""));
+  CHECK(has(*line, "\"method\":\"tools/call\""));
+  CHECK(has(*line, "\"outcome\":\"result\""));
+  CHECK(has(*line, "\"duration_us\":\""));
+  auto missing = s.request(http_client::post(ping, s.session_headers("AAAAAAAAAAAAAAAAAAAAAA")));
+  CHECK(missing->status == 404);
+  auto refused = s.proc->wait_stderr("\"outcome\":\"rejected\"", 5s);
+  REQUIRE(refused);
+  CHECK(has(*refused, "\"method\":\"ping\""));
+}
+
+} // TEST_SUITE
