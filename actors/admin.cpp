@@ -189,10 +189,6 @@ struct kills {
   int status = 200;
 };
 
-void crash_session(const caf::actor& h, const std::string& reason) {
-  caf::anon_send<caf::message_priority::high>(h, crash_atom::value, reason);
-}
-
 /// Runs one round. Supervisors are stopped with an error as exit reason
 /// (not killed), so that they stop their sessions in order and each session
 /// hands its state on before the supervisor is restarted.
@@ -208,7 +204,7 @@ void strike(caf::event_based_actor* self, runtime& rt, const caf::actor& root,
         k.problem = k.status == 409 ? "that session is restarting"
                                     : "no such session";
       } else {
-        crash_session(h, o.reason);
+        crash(h, o.reason);
         k.sessions.push_back(o.id.to_string());
         k.session_count = 1;
       }
@@ -227,7 +223,7 @@ void strike(caf::event_based_actor* self, runtime& rt, const caf::actor& root,
       for (size_t i = 0; i < n; ++i) {
         std::uniform_int_distribution<size_t> pick{i, all.size() - 1};
         std::swap(all[i], all[pick(rng)]);
-        crash_session(all[i].second, o.reason);
+        crash(all[i].second, o.reason);
         if (k.sessions.size() < max_listed_kills)
           k.sessions.push_back(all[i].first.to_string());
       }
@@ -418,7 +414,8 @@ void admin::shard(uint32_t meta, uint32_t shard, std::string_view cursor,
     for (size_t i = 0; i < rows->size(); ++i) {
       if (!(*rows)[i].handle)
         continue;
-      self->request((*rows)[i].handle, std::chrono::seconds{2}, info_atom::value)
+      self->request((*rows)[i].handle, std::chrono::seconds{2}, event_atom::value,
+                    event::of(event::kind::info))
         .then(
           [infos, pending, finish, i](std::string& info) {
             (*infos)[i] = std::move(info);
@@ -454,6 +451,9 @@ admin_answer admin::metrics() {
   auto stateless = rt.stateless_gauges().scan();
   gauge("mcpvisor_sessions", "Sessions in the tree, live or restarting.",
         rt.registry().size());
+  gauge("mcpvisor_sessions_asleep",
+        "Idle sessions that keep only their checkpoint until they are needed.",
+        rt.registry().asleep());
   gauge("mcpvisor_connections", "Open client connections.",
         rt.stats().connections_open.load(std::memory_order_relaxed));
   gauge("mcpvisor_session_mailbox_depth_sum",
@@ -480,6 +480,10 @@ admin_answer admin::metrics() {
         ready().status == 200 ? 1 : 0);
   gauge("process_resident_memory_bytes", "Resident memory size in bytes.",
         resident_bytes());
+  gauge("mcpvisor_heap_in_use_bytes",
+        "Heap bytes allocated and not freed (the rest of the heap's resident "
+        "memory is free space malloc keeps).",
+        heap_in_use());
   gauge("process_open_fds", "Open file descriptors.", open_fds());
   gauge("process_max_fds", "Limit on open file descriptors.", fd_limit());
   return {200, std::move(out), "text/plain; version=0.0.4; charset=utf-8"};
@@ -605,6 +609,7 @@ void admin::chaos(std::string_view body, admin_done done) {
   node_.system().spawn([&rt, root = node_.root(), order,
                         done = std::move(done)](caf::event_based_actor* self)
                          -> caf::behavior {
+    sup::keep_crash_text(self);
     auto until = std::chrono::steady_clock::now() + order.total;
     // a repeating order ends with the tree, at the latest
     self->monitor(root);

@@ -10,7 +10,11 @@ void call_link::send(std::string json) {
   if (hold_)
     held_.push_back(std::move(json));
   else
-    caf::anon_send(owner_, notify_atom::value, id_, std::move(json));
+  {
+    auto e = event::of(event::kind::notify, std::move(json));
+    e.id = id_;
+    caf::anon_send(owner_, event_atom::value, std::move(e));
+  }
 }
 
 bool call_link::cancelled() const noexcept {
@@ -37,7 +41,9 @@ bool call_link::wait(std::chrono::milliseconds d) {
 }
 
 void call_link::close_stream() {
-  caf::anon_send(owner_, close_stream_atom::value, id_);
+  auto e = event::of(event::kind::close_stream);
+  e.id = id_;
+  caf::anon_send(owner_, event_atom::value, std::move(e));
 }
 
 void call_link::cancel() {
@@ -46,6 +52,24 @@ void call_link::cancel() {
     cancelled_.store(true, std::memory_order_release);
   }
   cv_.notify_all();
+}
+
+bool submit_call(worker_pool& workers, call_ptr call,
+                 std::shared_ptr<call_link> link, caf::actor owner) {
+  return workers.submit([call = std::move(call), link = std::move(link),
+                         owner = std::move(owner)] {
+    std::string crash;
+    try {
+      call->run();
+    } catch (const std::exception& e) {
+      crash = e.what();
+    } catch (...) {
+      crash = "unknown exception";
+    }
+    auto done = event::of(event::kind::call_done, std::move(crash));
+    done.call = call;
+    caf::anon_send(owner, event_atom::value, std::move(done));
+  });
 }
 
 } // namespace mcpvisor::actors

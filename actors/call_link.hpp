@@ -10,7 +10,9 @@
 #include <caf/actor.hpp>
 
 #include "actors/channel.hpp"
+#include "actors/worker_pool.hpp"
 #include "protocol/call_context.hpp"
+#include "protocol/engine.hpp"
 
 namespace mcpvisor::actors {
 
@@ -54,5 +56,12 @@ private:
   std::mutex mtx_;
   std::condition_variable cv_;
 };
+
+/// Runs a call's handler on a worker thread; its owner then gets an event
+/// of kind call_done (with the text of an exception that escaped the
+/// handler, if any). False if the pool refused it (full or stopping).
+bool submit_call(worker_pool& workers,
+                 std::shared_ptr<protocol::pending_call> call,
+                 std::shared_ptr<call_link> link, caf::actor owner);
 
 } // namespace mcpvisor::actors

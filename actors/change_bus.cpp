@@ -4,6 +4,7 @@
 
 #include <caf/send.hpp>
 
+#include "actors/messages.hpp"
 #include "protocol/engine.hpp"
 
 namespace mcpvisor::actors {
@@ -67,7 +68,11 @@ void change_bus::publish(protocol::catalog_change what, std::string_view uri) {
     }
   }
   for (auto& h : sessions)
-    caf::anon_send(h, change_atom::value, what, std::string{uri});
+  {
+    auto e = event::of(event::kind::change, std::string{uri});
+    e.change = what;
+    caf::anon_send(h, event_atom::value, std::move(e));
+  }
   for (auto& [ch, json] : events)
     ch->event({}, std::move(json));
 }

@@ -20,9 +20,6 @@
 /// filtered by what each subscription asked for.
 namespace mcpvisor::actors {
 
-/// (change_atom, protocol::catalog_change, std::string uri) to a session.
-using change_atom = caf::atom_constant<caf::atom("change")>;
-
 class change_bus {
 public:
   /// Receives changes until `forget`.

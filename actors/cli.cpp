@@ -129,6 +129,9 @@ parse_result parse_command_line(int argc, char** argv) {
     ->capture_default_str();
   add_duration(app, "--idle-timeout", rt.idle_timeout,
                "a session unused this long ends");
+  add_duration(app, "--sleep-after", rt.sleep_after,
+               "a session unused this long keeps only its checkpoint until "
+               "it is needed (0: never)");
   app.add_option("--max-sessions", rt.max_sessions,
                  "sessions beyond this are refused with 503")
     ->capture_default_str();

@@ -31,22 +31,25 @@ gateway::result gateway::initialize(std::unique_ptr<protocol::message> msg,
   if (rt_.registry().size() >= rt_.config().max_sessions)
     return result::full;
   auto id = session_id::random();
-  auto sup = rt_.registry().slot_of(id).supervisor();
+  auto& slot = rt_.registry().slot_of(id);
+  auto sup = slot.supervisor();
   if (!sup)
     return result::unavailable;
   auto in = std::make_shared<inbound>();
   in->msg = std::move(msg);
   in->ch = std::move(ch);
   in->single_channel = single_channel;
-  auto first = std::make_shared<first_message>();
-  first->in = std::move(in);
+  in->rescue = &rt_;
+  in->sid = id;
+  // The initialize waits in the session's slot for the actor the shard
+  // starts (if the shard cannot, the janitor answers it after a while).
+  if (!slot.reserve(id, std::move(in)))
+    return result::unavailable; // 128 random bits collided
   auto text = id.to_string();
   if (id_out != nullptr)
     *id_out = text;
-  // If the shard cannot start the session, the message is dropped with its
-  // channel, and the channel answers that nobody could serve it.
   caf::anon_send(sup, supervision::start_child_atom::value, std::move(text),
-                 caf::make_message(std::move(first)));
+                 caf::message{});
   if (f != nullptr)
     *f = flight{rt_.stats(), nullptr, rt_.config().andon.session_share};
   return result::ok;
@@ -68,7 +71,7 @@ gateway::result deliver(runtime& rt, const session_id& id, inbound_ptr in,
   if (f != nullptr)
     *f = flight{rt.stats(), std::move(r.load), rt.config().andon.session_share};
   if (r.handle)
-    caf::anon_send(r.handle, post_atom::value, std::move(in));
+    caf::anon_send(r.handle, event_atom::value, event::of(std::move(in)));
   return gateway::result::ok;
 }
 
@@ -102,10 +105,17 @@ inbound::~inbound() {
   again->attempts = static_cast<uint8_t>(attempts + 1);
   auto ch_copy = again->ch;
   auto id = again->msg != nullptr ? again->msg->id : protocol::request_id{};
+  bool initialize = again->msg != nullptr && again->msg->method == "initialize";
   if (deliver(rt, sid, std::move(again)) == gateway::result::unknown_session
       && ch_copy != nullptr && kind != kind_t::close)
-    ch_copy->reply(404, protocol::encode_error(id, protocol::errc::invalid_request,
-                                               "session not found"));
+    ch_copy->reply(initialize ? 503 : 404,
+                   protocol::encode_error(id, initialize
+                                                ? protocol::errc::internal_error
+                                                : protocol::errc::invalid_request,
+                                          initialize
+                                            ? "the server could not start a "
+                                              "session; retry"
+                                            : "session not found"));
 }
 
 gateway::result gateway::post(std::string_view session_id_text,
@@ -166,7 +176,7 @@ gateway::result gateway::stateless(std::unique_ptr<protocol::message> msg,
     for (auto& [k, v] : headers->params)
       in->params.emplace_back(std::string{k}, std::string{v});
   }
-  caf::anon_send(target, post_atom::value, std::move(in));
+  caf::anon_send(target, event_atom::value, event::of(std::move(in)));
   if (f != nullptr)
     *f = flight{rt_.stats(), nullptr, rt_.config().andon.session_share};
   return result::ok;

@@ -67,39 +67,66 @@ struct inbound {
 
 using inbound_ptr = std::shared_ptr<inbound>;
 
-/// The first message of a session (its initialize), handed to the actor the
-/// shard starts; taken once, so a restart does not see it again.
-struct first_message {
-  inbound_ptr in;
-};
-
-using first_message_ptr = std::shared_ptr<first_message>;
-
 using call_ptr = std::shared_ptr<protocol::pending_call>;
 
-/// (post_atom, inbound_ptr): a message, GET stream or DELETE from the
-/// client.
-using post_atom = caf::atom_constant<caf::atom("post")>;
-/// (recover_atom): a restarted session takes over what its predecessor
-/// left (sent to itself with high priority, before any other message).
-using recover_atom = caf::atom_constant<caf::atom("recover")>;
-/// (call_done_atom, call_ptr, std::string crash): a handler round ended on
-/// a worker; `crash` is the text of an exception that escaped it.
-using call_done_atom = caf::atom_constant<caf::atom("calldone")>;
-/// (notify_atom, protocol::request_id, std::string json): a handler's
-/// progress or log notification.
-using notify_atom = caf::atom_constant<caf::atom("notify")>;
-/// (close_stream_atom, protocol::request_id): a handler asks to end its
-/// request's SSE stream early.
-using close_stream_atom = caf::atom_constant<caf::atom("closestrm")>;
-/// (tick_atom): a deadline may have passed.
-using tick_atom = caf::atom_constant<caf::atom("tick")>;
+/// Everything that reaches a session or stateless actor, as one message
+/// type: each type an actor handles costs it about 40 bytes of behavior,
+/// which 100,000 sessions feel.
+struct event {
+  enum class kind : uint8_t {
+    /// A message, GET stream or DELETE from the client (`in`).
+    client,
+    /// A handler round of `call` ended on a worker; `text` holds the
+    /// exception that escaped it, if any.
+    call_done,
+    /// A handler's progress or log notification (`text`) for request `id`.
+    notify,
+    /// A handler asks to end the SSE stream of request `id` early.
+    close_stream,
+    /// The catalog changed (`change`; `text` is the resource's URI).
+    change,
+    /// A deadline may have passed.
+    tick,
+    /// Take over what a predecessor left (also wakes a new session actor).
+    recover,
+    /// An idle session may drop its state until it is needed.
+    sleep,
+    /// The session expired: end it.
+    close,
+    /// Throw `text` (crash injection and tests).
+    crash,
+    /// A request: a session answers with a description of itself as JSON
+    /// (revision, client, requests in flight, mailbox depth) for the admin
+    /// API; also a liveness probe. Other events are answered with nothing.
+    info,
+  };
+
+  kind what = kind::tick;
+  inbound_ptr in;
+  call_ptr call;
+  protocol::request_id id;
+  std::string text;
+  protocol::catalog_change change{};
+
+  static event of(kind k, std::string text = {}) {
+    event e;
+    e.what = k;
+    e.text = std::move(text);
+    return e;
+  }
+
+  static event of(inbound_ptr in) {
+    event e;
+    e.what = kind::client;
+    e.in = std::move(in);
+    return e;
+  }
+};
+
+/// (event_atom, event).
+using event_atom = caf::atom_constant<caf::atom("event")>;
 
 } // namespace mcpvisor::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mcpvisor::actors::inbound_ptr)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mcpvisor::actors::first_message_ptr)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mcpvisor::actors::channel_ptr)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mcpvisor::actors::call_ptr)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mcpvisor::protocol::request_id)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mcpvisor::protocol::catalog_change)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mcpvisor::actors::event)

@@ -1,6 +1,9 @@
 #include "actors/node.hpp"
 
+#include <algorithm>
 #include <thread>
+
+#include <malloc.h>
 
 #include <caf/atom.hpp>
 #include <caf/event_based_actor.hpp>
@@ -49,18 +52,37 @@ caf::behavior timer_actor(caf::event_based_actor* self, runtime* rt,
   // task i repeats every tasks[i].interval; the janitor and keep-alives are
   // appended as tasks of their own
   auto idle = rt->config().idle_timeout;
+  auto sleep_after = rt->config().sleep_after;
+  auto shortest = sleep_after.count() > 0 ? std::min(idle, sleep_after) : idle;
+  // the janitor: ends sessions idle past the timeout, and puts those idle
+  // past sleep_after to sleep; memory freed by many sleepers is given back
+  // to the system on its next round
+  auto trim = std::make_shared<bool>(false);
   tasks.push_back(periodic_task{
-    std::min<std::chrono::milliseconds>(std::chrono::seconds{10},
-                                        std::chrono::duration_cast<std::chrono::milliseconds>(idle)),
-    [rt, idle] {
+    std::clamp<std::chrono::milliseconds>(shortest / 2, std::chrono::seconds{1},
+                                          std::chrono::seconds{10}),
+    [rt, idle, sleep_after, trim] {
+      if (*trim)
+        malloc_trim(0);
+      *trim = false;
       auto now = steady_seconds();
-      auto limit = static_cast<uint32_t>(idle.count());
-      if (now <= limit)
-        return;
+      auto expire = static_cast<uint32_t>(idle.count());
+      auto drowse = static_cast<uint32_t>(sleep_after.count());
+      size_t asked = 0;
       rt->registry().for_each([&](shard_slot& slot) {
-        for (auto& h : slot.idle_since(now - limit))
-          caf::anon_send(h, close_atom::value);
+        if (now > expire)
+          for (auto& h : slot.idle_since(now - expire))
+            expire_session(h);
+        if (drowse > 0 && now > drowse)
+          for (auto& h : slot.drowsy(now - drowse)) {
+            caf::anon_send(h, event_atom::value, event::of(event::kind::sleep));
+            ++asked;
+          }
+        // sessions whose shard never started their actor
+        if (now > 30)
+          slot.drop_unstarted(now - 30);
       });
+      *trim = asked >= 1000;
     }});
   tasks.push_back(periodic_task{std::chrono::seconds{15}, [rt] { rt->bus().keepalive(); }});
   auto shared = std::make_shared<std::vector<periodic_task>>(std::move(tasks));

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include <dirent.h>
+#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -19,6 +20,10 @@ size_t resident_bytes() {
   if (n != 2)
     return 0;
   return resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
+}
+
+size_t heap_in_use() {
+  return mallinfo2().uordblks;
 }
 
 size_t open_fds() {

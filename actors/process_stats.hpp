@@ -8,6 +8,9 @@ namespace mcpvisor::actors {
 /// Resident set size in bytes (0 if it cannot be read).
 size_t resident_bytes();
 
+/// Bytes allocated with malloc and not freed yet.
+size_t heap_in_use();
+
 /// Open file descriptors (counts /proc/self/fd; about 1 ms per 20,000).
 size_t open_fds();
 

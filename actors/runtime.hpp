@@ -58,6 +58,9 @@ struct runtime_config {
   /// A session not used for this long ends (clients that never say goodbye
   /// do not leak sessions).
   std::chrono::seconds idle_timeout{30 * 60};
+  /// A session not used for this long drops its state (it stays in its
+  /// checkpoint) until a client needs it again; 0: never.
+  std::chrono::seconds sleep_after{10};
   /// Sessions beyond this are refused (HTTP 503).
   size_t max_sessions = 200000;
   /// Calls a session may have in flight; more are refused.

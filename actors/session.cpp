@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <optional>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -45,8 +46,16 @@ struct session_state {
     bool replay = false;
   };
   std::unordered_map<request_id, flight, protocol::request_id_hash> flights;
+  /// The message being handled, the inline call running, and the call
+  /// whose handler crashed on a worker: what a crash report names and what
+  /// a restart must not run again.
+  inbound_ptr current;
+  request_id running;
+  request_id crashed;
   bool tick_pending = false;
   bool watched = false;
+  /// The engine's state version last written to the checkpoint.
+  uint64_t saved_version = 0;
 };
 
 /// The error a request gets when the session restarted while it was in
@@ -60,12 +69,8 @@ std::string restarted_error(const request_id& id) {
 class session_actor : public caf::event_based_actor {
 public:
   session_actor(caf::actor_config& cfg, runtime& rt, session_id id,
-                supervision::mailbox_gauge* gauge, first_message_ptr first)
-    : caf::event_based_actor(cfg),
-      rt_(rt),
-      id_(id),
-      gauge_(gauge),
-      first_(std::move(first)) {
+                supervision::mailbox_gauge* gauge)
+    : caf::event_based_actor(cfg), rt_(rt), id_(id), gauge_(gauge) {
     // nop
   }
 
@@ -76,76 +81,82 @@ public:
   caf::behavior make_behavior() override {
     supervision::keep_crash_text(this);
     restore();
-    if (first_ != nullptr) {
-      // The initialize that created this session; a restart never sees it.
-      auto in = std::move(first_->in);
-      first_.reset();
-      if (in != nullptr)
-        take(in);
-    }
+    // events go out without a sender: only an info request is answered
     if (recovering_ != nullptr)
-      send<caf::message_priority::high>(this, recover_atom::value);
+      caf::anon_send<caf::message_priority::high>(
+        caf::actor_cast<caf::actor>(this), event_atom::value,
+        event::of(event::kind::recover));
     return {
-      [this](post_atom, inbound_ptr& in) {
+      // every event is sent anonymously (see crash(), submit_call(), the
+      // change bus, the gateway), so the string returned goes nowhere,
+      // except to the sender of an info request
+      [this](event_atom, event& e) {
         observe();
-        take(in);
+        return handle(e);
       },
-      [this](recover_atom) {
+    };
+  }
+
+  /// Returns the answer to an info request; nothing for other events.
+  std::string handle(event& e) {
+    using kind = event::kind;
+    switch (e.what) {
+      case kind::client:
+        take(e.in);
+        return {};
+      case kind::info:
+        return describe();
+      case kind::recover:
         // also the message that wakes a new actor (see spawn_session)
         if (recovering_ != nullptr)
           recover();
-      },
-      [this](call_done_atom, call_ptr& call, std::string& crash) {
-        observe();
-        if (!crash.empty()) {
-          crashed_ = call->id();
-          throw std::runtime_error("handler of " + call->target()
-                                   + " crashed: " + crash);
+        return {};
+      case kind::call_done:
+        if (!e.text.empty()) {
+          if (st_ != nullptr)
+            st_->crashed = e.call->id();
+          throw std::runtime_error("handler of " + e.call->target()
+                                   + " crashed: " + e.text);
         }
-        if (st_ == nullptr)
-          return;
-        engine_output out;
-        st_->engine.finish(*call, out);
-        route(out);
-      },
-      [this](notify_atom, request_id& id, std::string& json) {
+        if (st_ != nullptr) {
+          engine_output out;
+          st_->engine.finish(*e.call, out);
+          route(out);
+        }
+        return {};
+      case kind::notify:
         if (st_ != nullptr)
-          emit(id, std::move(json), false);
-      },
-      [this](close_stream_atom, request_id& id) {
+          emit(e.id, std::move(e.text), false);
+        return {};
+      case kind::close_stream:
         if (st_ != nullptr && st_->single == nullptr)
-          st_->streams.close_early(id);
-      },
-      [this](change_atom, protocol::catalog_change what, std::string& uri) {
-        if (st_ == nullptr)
-          return;
-        engine_output out;
-        st_->engine.notify_change(what, uri, out);
-        route(out);
-      },
-      [this](tick_atom) {
-        if (st_ == nullptr)
-          return;
-        st_->tick_pending = false;
-        engine_output out;
-        st_->engine.tick(std::chrono::steady_clock::now(), out);
-        route(out);
-      },
-      [this](ping_atom) {
-        observe();
-        return pong_atom::value;
-      },
-      [this](info_atom) { return describe(); },
-      [this](crash_atom, const std::string& why) {
-        observe();
-        throw std::runtime_error(why);
-      },
-      [this](close_atom) {
-        // expired (idle too long)
-        observe();
+          st_->streams.close_early(e.id);
+        return {};
+      case kind::change:
+        if (st_ != nullptr) {
+          engine_output out;
+          st_->engine.notify_change(e.change, e.text, out);
+          route(out);
+        }
+        return {};
+      case kind::tick:
+        if (st_ != nullptr) {
+          st_->tick_pending = false;
+          engine_output out;
+          st_->engine.tick(std::chrono::steady_clock::now(), out);
+          route(out);
+        }
+        return {};
+      case kind::sleep:
+        sleep();
+        return {};
+      case kind::close:
         end("the session expired");
-      },
-    };
+        return {};
+      case kind::crash:
+        throw std::runtime_error(e.text);
+    }
+    return {};
   }
 
   bool cleanup(caf::error&& reason, caf::execution_unit* host) override {
@@ -175,7 +186,6 @@ public:
     // links hold this actor: drop them (and everything else) now, or the
     // actor would keep itself alive
     st_.reset();
-    current_.reset();
     recovering_.reset();
     return caf::event_based_actor::cleanup(std::move(reason), host);
   }
@@ -192,21 +202,29 @@ private:
     return *st_;
   }
 
+  /// Rebuilds the session's state from its checkpoint; false if there is
+  /// none (the session never finished initialize).
+  bool load_checkpoint() {
+    auto cp = rt_.registry().slot_of(id_).checkpoint(id_);
+    if (cp.empty())
+      return false;
+    auto& st = state();
+    if (!st.engine.restore(cp)) {
+      st_.reset();
+      return false;
+    }
+    st.saved_version = st.engine.state_version();
+    return true;
+  }
+
   /// Picks up the checkpoint and the handover a predecessor left.
   void restore() {
     if (rt_.server() == nullptr)
       return;
-    auto& slot = rt_.registry().slot_of(id_);
-    recovering_ = slot.take_handover(id_);
-    auto cp = slot.checkpoint(id_);
-    if (cp.empty())
+    recovering_ = rt_.registry().slot_of(id_).take_handover(id_);
+    if (!load_checkpoint())
       return;
-    auto& st = state();
-    if (!st.engine.restore(cp)) {
-      st_.reset();
-      return;
-    }
-    saved_version_ = st.engine.state_version();
+    auto& st = *st_;
     if (recovering_ != nullptr) {
       if (recovering_->streams)
         st.streams = std::move(*recovering_->streams);
@@ -269,14 +287,15 @@ private:
       h->single = st_->single;
       std::vector<session_handover::call> calls;
       for (auto& [id, f] : st_->flights) {
-        bool crashed = id == crashed_ || id == running_;
+        bool crashed = id == st_->crashed || id == st_->running;
         calls.push_back({f.in, id, f.replay && !crashed});
       }
       // a request that crashed before it became a call is answered too
-      if (current_ != nullptr && current_->msg != nullptr
-          && current_->msg->kind == protocol::message_kind::request
-          && st_->flights.count(current_->msg->id) == 0)
-        calls.push_back({current_, current_->msg->id, false});
+      auto& cur = st_->current;
+      if (cur != nullptr && cur->msg != nullptr
+          && cur->msg->kind == protocol::message_kind::request
+          && st_->flights.count(cur->msg->id) == 0)
+        calls.push_back({cur, cur->msg->id, false});
       // these come before what the predecessor had not recovered yet
       calls.insert(calls.end(), std::make_move_iterator(h->calls.begin()),
                    std::make_move_iterator(h->calls.end()));
@@ -314,8 +333,9 @@ private:
     caf::intrusive::task_result operator()(const Key&, const Queue&,
                                            caf::mailbox_element& x) {
       auto& content = x.content();
-      if (content.match_elements<post_atom, inbound_ptr>())
-        out.push_back(content.get_as<inbound_ptr>(1));
+      if (content.match_elements<event_atom, event>()
+          && content.get_as<event>(1).what == event::kind::client)
+        out.push_back(content.get_as<event>(1).in);
       else
         bounce(x);
       return caf::intrusive::task_result::resume;
@@ -340,12 +360,14 @@ private:
     auto path = "root/" + meta_shard_name(addr.meta) + "/" + shard_name(addr)
                 + "/" + text_id();
     // the request that crashed: a call's, else the message being handled
-    const inbound* culprit = current_.get();
+    const inbound* culprit = st_ != nullptr ? st_->current.get() : nullptr;
     request_id request = culprit != nullptr && culprit->msg != nullptr
                            ? culprit->msg->id
                            : request_id{};
-    if (auto id = !crashed_.empty() ? crashed_ : running_;
-        !id.empty() && st_ != nullptr) {
+    if (auto id = st_ == nullptr            ? request_id{}
+                  : !st_->crashed.empty() ? st_->crashed
+                                          : st_->running;
+        !id.empty()) {
       request = id;
       auto i = st_->flights.find(id);
       culprit = i != st_->flights.end() ? i->second.in.get() : nullptr;
@@ -366,28 +388,66 @@ private:
                 {"method", method}, {"target", target}, {"reason", text}});
   }
 
-  /// What the admin API shows of this session.
+  /// What the admin API shows of this session. A sleeping session is
+  /// described from its checkpoint and stays asleep.
   std::string describe() {
+    std::optional<protocol::session> stored;
+    const protocol::session* engine = st_ != nullptr ? &st_->engine : nullptr;
+    if (asleep_ && rt_.server() != nullptr) {
+      stored.emplace(*rt_.server());
+      if (stored->restore(rt_.registry().slot_of(id_).checkpoint(id_)))
+        engine = &*stored;
+    }
     std::string out = "{\"initialized\":";
-    bool init = st_ != nullptr && st_->engine.initialized();
+    bool init = engine != nullptr && engine->initialized();
     out += init ? "true" : "false";
     if (init) {
       out += ",\"revision\":\"";
-      out += protocol::to_string(st_->engine.rev());
+      out += protocol::to_string(engine->rev());
       out += "\",\"client\":\"";
-      log::escape_json(out, st_->engine.client_name());
+      log::escape_json(out, engine->client_name());
       out += "\",\"in_flight\":";
-      out += std::to_string(st_->engine.calls_in_flight());
+      out += std::to_string(engine->calls_in_flight());
     }
+    if (asleep_)
+      out += ",\"asleep\":true";
     out += ",\"mailbox_depth\":";
     out += std::to_string(mailbox().size());
     out += '}';
     return out;
   }
 
+  /// An idle session that holds nothing but what its checkpoint has (no
+  /// call in flight, no open or replayable stream, no subscription to
+  /// watch) drops its state: an idle session then costs its actor, its
+  /// routing entry and its checkpoint. The next message rebuilds it.
+  void sleep() {
+    if (st_ == nullptr || recovering_ != nullptr)
+      return;
+    auto& st = *st_;
+    if (!st.engine.initialized() || st.engine.calls_in_flight() > 0
+        || !st.flights.empty() || !st.streams.empty() || st.single != nullptr
+        || st.watched)
+      return;
+    save();
+    next_stream_ = st.streams.next_stream();
+    st_.reset();
+    asleep_ = true;
+    rt_.registry().slot_of(id_).set_asleep(id_, true);
+  }
+
+  void wake() {
+    asleep_ = false;
+    rt_.registry().slot_of(id_).set_asleep(id_, false);
+    if (load_checkpoint())
+      st_->streams.continue_numbering(next_stream_);
+  }
+
   /// Takes one client message.
   void take(inbound_ptr& in) {
     in->taken = true;
+    if (asleep_)
+      wake();
     switch (in->kind) {
       case inbound::kind_t::message:
         post(in);
@@ -404,9 +464,9 @@ private:
   /// Stores the engine's state outside the actor when it changed.
   void save() {
     auto v = st_->engine.state_version();
-    if (v == saved_version_ || !st_->engine.initialized())
+    if (v == st_->saved_version || !st_->engine.initialized())
       return;
-    saved_version_ = v;
+    st_->saved_version = v;
     rt_.registry().slot_of(id_).save_checkpoint(id_, st_->engine.checkpoint());
   }
 
@@ -437,7 +497,7 @@ private:
                                 wants_progress);
       }
     }
-    current_ = in_ptr;
+    st.current = in_ptr;
     engine_output out;
     st.engine.receive(msg, out);
     if (initializing && st.single == nullptr) {
@@ -445,29 +505,35 @@ private:
       for (auto& m : out.messages)
         if (m.final && m.stream == msg.id) {
           bool ok = m.json.find("\"error\"") == std::string::npos;
-          in.ch->reply(200, std::move(m.json),
-                       ok ? std::string_view{text_id()} : std::string_view{});
+          in.ch->reply(200, std::move(m.json), ok ? text_id() : std::string{});
           m.json.clear();
         }
       if (!st.engine.initialized()) {
-        current_.reset();
+        st.current.reset();
         end("the session ended");
         return;
       }
     }
     route(out);
     save();
-    current_.reset();
+    st_->current.reset();
+    // A session that was just set up usually waits a while for its first
+    // call: it sleeps at once rather than after --sleep-after, so that a
+    // burst of new sessions never holds all their state at the same time.
+    if (msg.kind == protocol::message_kind::notification
+        && msg.method == "notifications/initialized"
+        && rt_.config().sleep_after.count() > 0)
+      sleep();
   }
 
   /// Runs a request again after a restart: its stream is already open.
   void run(const inbound_ptr& in) {
-    current_ = in;
+    st_->current = in;
     engine_output out;
     st_->engine.receive(*in->msg, out);
     route(out);
     save();
-    current_.reset();
+    st_->current.reset();
   }
 
   void get(channel_ptr ch, const std::string& last_event_id) {
@@ -544,16 +610,16 @@ private:
       // the first round of this call: remember its request for a restart
       f.link = std::make_shared<call_link>(caf::actor_cast<caf::actor>(this),
                                            call->id(), nullptr);
-      f.in = current_;
+      f.in = st_->current;
       f.replay = call->replayable();
     }
     auto& link = f.link;
     call->context().set_io(link.get());
     if (call->where() == protocol::execution::inline_call) {
       link->hold(true);
-      running_ = call->id();
+      st_->running = call->id();
       call->run(); // an exception here crashes this session, as it should
-      running_ = {};
+      st_->running = {};
       link->hold(false);
       for (auto& n : link->take_held())
         emit(call->id(), std::move(n), false);
@@ -562,19 +628,8 @@ private:
       route(out);
       return;
     }
-    auto self = caf::actor_cast<caf::actor>(this);
-    bool queued = rt_.workers().submit([call, link, self] {
-      std::string crash;
-      try {
-        call->run();
-      } catch (const std::exception& e) {
-        crash = e.what();
-      } catch (...) {
-        crash = "unknown exception";
-      }
-      caf::anon_send(self, call_done_atom::value, call, std::move(crash));
-    });
-    if (!queued) {
+    if (!submit_call(rt_.workers(), call, link,
+                     caf::actor_cast<caf::actor>(this))) {
       engine_output out;
       st_->engine.cancel(call->id(), "the server is overloaded: no handler "
                                      "thread is free, retry later",
@@ -592,10 +647,10 @@ private:
     st_->tick_pending = true;
     auto now = std::chrono::steady_clock::now();
     auto delay = *next > now ? *next - now : std::chrono::steady_clock::duration{0};
-    delayed_send(this,
-                 std::chrono::duration_cast<std::chrono::milliseconds>(delay)
-                   + std::chrono::milliseconds{1},
-                 tick_atom::value);
+    caf::delayed_anon_send(caf::actor_cast<caf::actor>(this),
+                           std::chrono::duration_cast<std::chrono::milliseconds>(delay)
+                             + std::chrono::milliseconds{1},
+                           event_atom::value, event::of(event::kind::tick));
   }
 
   /// Ends the session for good: calls in flight are answered with `why`,
@@ -613,27 +668,20 @@ private:
     quit();
   }
 
-  const std::string& text_id() {
-    if (text_id_.empty())
-      text_id_ = id_.to_string();
-    return text_id_;
+  std::string text_id() const {
+    return id_.to_string();
   }
 
   runtime& rt_;
   session_id id_;
   supervision::mailbox_gauge* gauge_;
-  first_message_ptr first_;
   std::unique_ptr<session_state> st_;
-  uint64_t saved_version_ = 0;
-  std::string text_id_;
   /// What the predecessor left, until `recover` has handled it.
   std::unique_ptr<session_handover> recovering_;
-  /// The message being handled, the inline call running, and the call
-  /// whose handler crashed on a worker: what a crash report names and what
-  /// a restart must not run again.
-  inbound_ptr current_;
-  request_id running_;
-  request_id crashed_;
+  /// Asleep (see `sleep`): the state is in the checkpoint only, and the
+  /// next stream number is kept here.
+  uint64_t next_stream_ = 1;
+  bool asleep_ = false;
   bool ended_ = false;
 };
 
@@ -641,24 +689,29 @@ private:
 
 caf::expected<caf::actor> spawn_session(runtime& rt, const session_id& id,
                                         supervision::mailbox_gauge* gauge,
-                                        const caf::message& args) {
-  first_message_ptr first;
-  if (args.match_elements<first_message_ptr>())
-    first = args.get_as<first_message_ptr>(0);
+                                        const caf::message&) {
   // The actor starts lazily, on its first message, and is routed to before
   // it can run: a client that has its answer to initialize can always
-  // reach the session. One with a first message, or with requests its
-  // predecessor left, is woken at once to answer them; an idle restarted
-  // session sleeps until a client needs it.
+  // reach the session. One with messages waiting in its slot (a new
+  // session's initialize, or what a predecessor left) is woken at once to
+  // answer them; an idle restarted session sleeps until a client needs it.
   auto& slot = rt.registry().slot_of(id);
-  bool wake = first != nullptr || slot.has_handover(id);
-  auto handle = rt.system().spawn<session_actor, caf::lazy_init>(rt, id, gauge,
-                                                                 first);
+  bool wake = slot.has_handover(id);
+  auto handle = rt.system().spawn<session_actor, caf::lazy_init>(rt, id, gauge);
   if (slot.put(id, handle))
     rt.stats().restarted(metrics::level::session);
   if (wake)
-    caf::anon_send(handle, recover_atom::value);
+    caf::anon_send(handle, event_atom::value, event::of(event::kind::recover));
   return handle;
+}
+
+void crash(const caf::actor& target, std::string why) {
+  caf::anon_send<caf::message_priority::high>(
+    target, event_atom::value, event::of(event::kind::crash, std::move(why)));
+}
+
+void expire_session(const caf::actor& session) {
+  caf::anon_send(session, event_atom::value, event::of(event::kind::close));
 }
 
 } // namespace mcpvisor::actors

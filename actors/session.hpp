@@ -15,23 +15,19 @@ namespace mcpvisor::actors {
 
 class runtime;
 
-/// Asks a session (or any tree actor that understands it) to throw, with the
-/// given text as the crash reason: used by crash injection and tests.
-using crash_atom = caf::atom_constant<caf::atom("crash")>;
-/// Liveness probe: a session answers `pong_atom`.
-using ping_atom = caf::atom_constant<caf::atom("ping")>;
-using pong_atom = caf::atom_constant<caf::atom("pong")>;
-/// Ends a session normally (the client said goodbye, or it expired).
-using close_atom = caf::atom_constant<caf::atom("close")>;
-/// (info_atom) → std::string: a session describes itself as a JSON object
-/// (revision, client, requests in flight, mailbox depth) for the admin API.
-using info_atom = caf::atom_constant<caf::atom("info")>;
+
+/// Asks a session or stateless actor to throw `why` (crash injection and
+/// tests): an `event` of kind crash, sent ahead of other messages.
+void crash(const caf::actor& target, std::string why);
+
+/// Ends a session as if it expired.
+void expire_session(const caf::actor& session);
 
 /// Spawns the actor of session `id`, registered in its shard's slot. A
 /// session that ends normally removes itself from the slot; one that crashes
 /// stays routed until its shard restarts it, and the restarted actor picks
-/// up the checkpoint its predecessor left in the slot. `args` may carry the
-/// session's first message (a first_message_ptr, see messages.hpp).
+/// up the checkpoint and the messages its predecessor left in the slot (a
+/// new session's initialize waits there too, see gateway::initialize).
 caf::expected<caf::actor> spawn_session(runtime& rt, const session_id& id,
                                         supervision::mailbox_gauge* gauge,
                                         const caf::message& args);

@@ -1,6 +1,7 @@
 #include "actors/session_registry.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include <caf/actor_cast.hpp>
 
@@ -43,6 +44,8 @@ shard_slot::routed shard_slot::route(const session_id& id, inbound_ptr& in) {
     return {};
   auto& e = i->second;
   e.last_used = steady_seconds();
+  if (e.load == nullptr) // allocated when the session is first used
+    e.load = std::make_shared<std::atomic<uint32_t>>(0);
   if (e.handle)
     return {e.handle, true, e.load};
   if (e.handover == nullptr)
@@ -57,20 +60,45 @@ void shard_slot::clear_supervisor_if(const caf::actor_addr& who) {
     sup_ = caf::actor{};
 }
 
+bool shard_slot::reserve(const session_id& id, inbound_ptr first) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto [i, fresh] = sessions_.try_emplace(id);
+  if (!fresh)
+    return false;
+  auto& e = i->second;
+  e.created = e.last_used = steady_seconds();
+  e.handover = std::make_unique<session_handover>();
+  e.handover->queued.push_back(std::move(first));
+  return true;
+}
+
 bool shard_slot::put(const session_id& id, caf::actor handle) {
   std::lock_guard<std::mutex> guard{mtx_};
   auto [i, fresh] = sessions_.try_emplace(id);
   auto& e = i->second;
   auto now = steady_seconds();
-  if (fresh) {
+  if (fresh)
     e.created = now;
-    e.load = std::make_shared<std::atomic<uint32_t>>(0);
-  } else {
+  bool restart = e.started;
+  if (restart)
     ++e.restarts;
-  }
+  e.started = true;
   e.handle = std::move(handle);
   e.last_used = now;
-  return !fresh;
+  return restart;
+}
+
+void shard_slot::drop_unstarted(uint32_t before) {
+  std::vector<std::unique_ptr<session_handover>> dropped;
+  std::lock_guard<std::mutex> guard{mtx_};
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    if (!it->second.started && it->second.created < before) {
+      dropped.push_back(std::move(it->second.handover));
+      it = sessions_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 bool shard_slot::begin_restart(const session_id& id, const caf::actor_addr& who) {
@@ -132,7 +160,7 @@ std::vector<session_id> shard_slot::restartable() {
   std::vector<std::unique_ptr<session_handover>> dropped;
   std::lock_guard<std::mutex> guard{mtx_};
   for (auto it = sessions_.begin(); it != sessions_.end();) {
-    if (it->second.checkpoint.empty()) {
+    if (it->second.checkpoint_size == 0) {
       dropped.push_back(std::move(it->second.handover));
       it = sessions_.erase(it);
     } else {
@@ -151,14 +179,20 @@ size_t shard_slot::size() const {
 void shard_slot::save_checkpoint(const session_id& id, std::string state) {
   std::lock_guard<std::mutex> guard{mtx_};
   auto i = sessions_.find(id);
-  if (i != sessions_.end())
-    i->second.checkpoint = std::move(state);
+  if (i == sessions_.end())
+    return;
+  auto& e = i->second;
+  e.checkpoint_size = static_cast<uint32_t>(state.size());
+  e.checkpoint.reset(new char[state.size()]);
+  std::memcpy(e.checkpoint.get(), state.data(), state.size());
 }
 
 std::string shard_slot::checkpoint(const session_id& id) const {
   std::lock_guard<std::mutex> guard{mtx_};
   auto i = sessions_.find(id);
-  return i == sessions_.end() ? std::string{} : i->second.checkpoint;
+  if (i == sessions_.end())
+    return {};
+  return std::string{i->second.checkpoint.get(), i->second.checkpoint_size};
 }
 
 std::vector<caf::actor> shard_slot::idle_since(uint32_t before) const {
@@ -168,6 +202,29 @@ std::vector<caf::actor> shard_slot::idle_since(uint32_t before) const {
     if (e.last_used < before && e.handle)
       out.push_back(e.handle);
   return out;
+}
+
+std::vector<caf::actor> shard_slot::drowsy(uint32_t before) const {
+  std::vector<caf::actor> out;
+  std::lock_guard<std::mutex> guard{mtx_};
+  for (auto& [id, e] : sessions_)
+    if (e.last_used < before && e.handle && !e.asleep)
+      out.push_back(e.handle);
+  return out;
+}
+
+void shard_slot::set_asleep(const session_id& id, bool asleep) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (auto i = sessions_.find(id); i != sessions_.end())
+    i->second.asleep = asleep;
+}
+
+size_t shard_slot::asleep() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  size_t n = 0;
+  for (auto& [id, e] : sessions_)
+    n += e.asleep ? 1 : 0;
+  return n;
 }
 
 std::vector<std::pair<session_id, caf::actor>> shard_slot::all() const {
@@ -213,6 +270,13 @@ size_t session_registry::size() const {
   size_t n = 0;
   for (size_t i = 0; i < size_t{metas_} * shards_; ++i)
     n += slots_[i].size();
+  return n;
+}
+
+size_t session_registry::asleep() const {
+  size_t n = 0;
+  for (size_t i = 0; i < size_t{metas_} * shards_; ++i)
+    n += slots_[i].asleep();
   return n;
 }
 

@@ -57,9 +57,18 @@ public:
   /// message is queued (moved from `in`) and its next actor takes it.
   routed route(const session_id& id, inbound_ptr& in);
 
+  /// A new session: routed from now on, with `first` (its initialize)
+  /// waiting for the actor its shard is about to start. False if `id` is
+  /// taken.
+  bool reserve(const session_id& id, inbound_ptr first);
+
   /// Records the actor that now serves `id`; true if it replaces an
   /// earlier actor of the session (a restart).
   bool put(const session_id& id, caf::actor handle);
+
+  /// Forgets reserved sessions whose actor never started (their shard
+  /// could not start it) since `before`; their initialize is answered.
+  void drop_unstarted(uint32_t before);
 
   /// The actor `who` stops without ending its session: the session stays
   /// routed, and from now on messages for it are queued for the next
@@ -96,6 +105,15 @@ public:
   /// Sessions not used since `before`.
   std::vector<caf::actor> idle_since(uint32_t before) const;
 
+  /// Live sessions not used since `before` that are not asleep.
+  std::vector<caf::actor> drowsy(uint32_t before) const;
+
+  /// A session dropped its state until a client needs it again (or woke).
+  void set_asleep(const session_id& id, bool asleep);
+
+  /// Sessions asleep here.
+  size_t asleep() const;
+
   /// Every live session actor (for chaos and shutdown tools).
   std::vector<std::pair<session_id, caf::actor>> all() const;
 
@@ -124,7 +142,14 @@ private:
     uint32_t restarts = 0;
     /// Requests in flight (see `flight`).
     session_load load;
-    std::string checkpoint;
+    /// The actor dropped its state while idle (see session.cpp, "sleep").
+    bool asleep = false;
+    /// An actor was started for the session (it may be restarting now).
+    bool started = false;
+    /// The checkpoint's size and bytes (allocated to fit: 100,000 sessions
+    /// would feel a string's spare capacity and its 32-byte header).
+    uint32_t checkpoint_size = 0;
+    std::unique_ptr<char[]> checkpoint;
     std::unique_ptr<session_handover> handover;
   };
 
@@ -166,6 +191,9 @@ public:
 
   /// Calls `f` on every slot.
   void for_each(const std::function<void(shard_slot&)>& f);
+
+  /// Sessions asleep in all shards.
+  size_t asleep() const;
 
 private:
   uint32_t metas_;

@@ -47,13 +47,16 @@ void session_streams::open_request(const protocol::request_id& id,
 
 void session_streams::remember(uint64_t no, uint64_t seq,
                                const std::string& json, bool final) {
-  replay_.push_back(replayed{no, seq, json, final});
+  if (replay_ == nullptr)
+    replay_ = std::make_unique<std::deque<replayed>>();
+  auto& r = *replay_;
+  r.push_back(replayed{no, seq, json, final});
   replay_bytes_ += json.size();
-  while (!replay_.empty()
-         && (replay_.size() > limits_.replay_events
+  while (!r.empty()
+         && (r.size() > limits_.replay_events
              || replay_bytes_ > limits_.replay_bytes)) {
-    replay_bytes_ -= replay_.front().data.size();
-    replay_.pop_front();
+    replay_bytes_ -= r.front().data.size();
+    r.pop_front();
   }
 }
 
@@ -143,11 +146,13 @@ session_streams::attach(channel_ptr ch, std::string_view last_event_id,
   auto [no, after] = *parsed;
   ch->open_stream({}, limits_.retry_ms);
   bool finished = false;
-  for (auto& e : replay_) {
-    if (e.stream != no || e.seq <= after)
-      continue;
-    ch->event(event_id(no, e.seq), e.data);
-    finished = finished || e.final;
+  if (replay_ != nullptr) {
+    for (auto& e : *replay_) {
+      if (e.stream != no || e.seq <= after)
+        continue;
+      ch->event(event_id(no, e.seq), e.data);
+      finished = finished || e.final;
+    }
   }
   auto it = streams_.find(no);
   if (it == streams_.end() || finished) {

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -68,11 +69,21 @@ public:
   bool standalone_attached() const;
 
   size_t replay_size() const noexcept {
-    return replay_.size();
+    return replay_ != nullptr ? replay_->size() : 0;
   }
 
   bool empty() const noexcept {
-    return by_request_.empty() && streams_.empty() && replay_.empty();
+    return by_request_.empty() && streams_.empty() && replay_size() == 0;
+  }
+
+  /// The number the next stream gets. A session that sleeps (its streams
+  /// are empty) keeps it, so that stream numbers are never reused.
+  uint64_t next_stream() const noexcept {
+    return next_stream_;
+  }
+
+  void continue_numbering(uint64_t next) noexcept {
+    next_stream_ = next;
   }
 
 private:
@@ -104,7 +115,9 @@ private:
   std::map<uint64_t, stream> streams_;
   std::unordered_map<protocol::request_id, uint64_t, protocol::request_id_hash>
     by_request_;
-  std::deque<replayed> replay_;
+  /// Allocated with the first event kept (an empty std::deque allocates
+  /// about 600 bytes, which idle sessions should not pay).
+  std::unique_ptr<std::deque<replayed>> replay_;
   size_t replay_bytes_ = 0;
 };
 

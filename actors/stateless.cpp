@@ -37,37 +37,46 @@ public:
   caf::behavior make_behavior() override {
     supervision::keep_crash_text(this);
     return {
-      [this](post_atom, inbound_ptr& in) {
+      [this](event_atom, event& e) {
         observe();
-        serve(in);
+        handle(e);
       },
-      [this](call_done_atom, call_ptr& call, std::string& crash) {
-        observe();
-        auto it = calls_.find(call.get());
+    };
+  }
+
+  void handle(event& e) {
+    switch (e.what) {
+      case event::kind::client:
+        serve(e.in);
+        return;
+      case event::kind::call_done: {
+        auto it = calls_.find(e.call.get());
         if (it == calls_.end())
           return;
-        if (!crash.empty()) {
+        if (!e.text.empty()) {
           // The handler crashed: answer its request, then let this actor be
           // restarted by its supervisor like any crashed worker.
           it->second.ch->reply(200, protocol::encode_error(
-                                      call->id(), protocol::errc::internal_error,
+                                      e.call->id(), protocol::errc::internal_error,
                                       "the handler failed unexpectedly"));
           calls_.erase(it);
-          throw std::runtime_error("handler of " + call->target()
-                                   + " crashed: " + crash);
+          throw std::runtime_error("handler of " + e.call->target()
+                                   + " crashed: " + e.text);
         }
-        finish(call, it->second);
-      },
-      [this](notify_atom, request_id& id, std::string& json) {
+        finish(e.call, it->second);
+        return;
+      }
+      case event::kind::notify:
         for (auto& [ptr, c] : calls_)
-          if (ptr->id() == id)
-            emit(c, std::move(json), false, 0);
-      },
-      [this](close_stream_atom, request_id&) {
-        // 2026-07-28 streams are not resumable: nothing to do
-      },
-      [this](crash_atom, const std::string& why) { throw std::runtime_error(why); },
-    };
+          if (ptr->id() == e.id)
+            emit(c, std::move(e.text), false, 0);
+        return;
+      case event::kind::crash:
+        throw std::runtime_error(e.text);
+      default:
+        // 2026-07-28 streams are not resumable (close_stream): nothing to do
+        return;
+    }
   }
 
   void on_exit() override {
@@ -148,17 +157,7 @@ private:
       finish(call, c);
       return;
     }
-    if (!rt_.workers().submit([call, link, self] {
-          std::string crash;
-          try {
-            call->run();
-          } catch (const std::exception& e) {
-            crash = e.what();
-          } catch (...) {
-            crash = "unknown exception";
-          }
-          caf::anon_send(self, call_done_atom::value, call, std::move(crash));
-        })) {
+    if (!submit_call(rt_.workers(), call, link, self)) {
       ch->reply(503, protocol::encode_error(call->id(),
                                             protocol::errc::internal_error,
                                             "the server is overloaded: no "

@@ -11,7 +11,9 @@
 //                connections, holds them, reports the rate and RSS per session
 //   connections  holds --connections open connections, spread over --procs
 //                processes and 127.0.0.x source addresses
-//   soak         calls for --duration, sampling latency and RSS every
+//   soak         a mixed workload for --duration (nine tools/call to one
+//                tools/list; each connection ends its session and opens a
+//                new one every 500 requests), sampling latency and RSS every
 //                --sample-every seconds
 //
 // --mix (calls and soak, against mcpvisor's drill set) cycles through a
@@ -272,7 +274,8 @@ const char* name(outcome o) {
 
 /// What a request expects back.
 struct expectation {
-  /// The JSON-RPC id as it appears in the answer ("id":N).
+  /// The JSON-RPC id as it appears in the answer ("id":N, followed by
+  /// "," or "}" depending on the server's member order).
   std::string id_field;
   /// The call may be answered with the restarted-session error.
   bool may_restart = false;
@@ -280,13 +283,23 @@ struct expectation {
   std::string tool;
 };
 
+bool has_id(const std::string& body, const std::string& id_field) {
+  for (auto at = body.find(id_field); at != std::string::npos;
+       at = body.find(id_field, at + 1)) {
+    auto next = at + id_field.size();
+    if (next < body.size() && (body[next] == ',' || body[next] == '}'))
+      return true;
+  }
+  return false;
+}
+
 outcome classify(const reply& r, const expectation& want) {
   if (r.status == 503)
     return outcome::refused;
   if (r.status != 200)
     return outcome::http_error;
   // an SSE body holds the answer in its last event
-  if (r.body.find(want.id_field) == std::string::npos)
+  if (!has_id(r.body, want.id_field))
     return outcome::wrong_answer;
   if (r.body.find("\"sessionRestarted\":true") != std::string::npos)
     return want.may_restart ? outcome::restarted : outcome::rpc_error;
@@ -398,7 +411,7 @@ const std::string stateless_meta
 /// Opens a 2025-11-25 session on `c`; returns its id (empty on failure).
 awaitable<std::string> open_session(connection& c, const endpoint& e) {
   auto r = co_await c.exchange(post(
-    e, R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"mcpvisor-load","version":"1"}}})",
+    e, R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{"roots":{"listChanged":true},"sampling":{},"elicitation":{}},"clientInfo":{"name":"mcpvisor-load","version":"1"}}})",
     "MCP-Protocol-Version: 2025-11-25\r\n"));
   if (!r || r->status != 200 || r->session_id.empty())
     co_return std::string{};
@@ -425,6 +438,12 @@ public:
     std::string tool = o_.tool;
     std::string args = o_.args;
     want.may_restart = false;
+    want.id_field = "\"id\":" + id;
+    if (o_.scenario == "soak" && n_ % 10 == 0) {
+      // the soak's mix: one request in ten lists the tools
+      want.tool = "(tools/list)";
+      return request(id, R"("method":"tools/list","params":{)", "tools/list", "");
+    }
     if (o_.mix) {
       // read-only inline, read-only on a worker, neither (drill set)
       switch (n_ % 3) {
@@ -442,26 +461,42 @@ public:
           want.may_restart = true;
       }
     }
-    want.id_field = "\"id\":" + id + ",";
     want.tool = tool;
-    std::string body = R"({"jsonrpc":"2.0","id":)" + id
-                       + R"(,"method":"tools/call","params":{"name":")" + tool
-                       + R"(","arguments":)" + args;
+    return request(id,
+                   R"("method":"tools/call","params":{"name":")" + tool
+                     + R"(","arguments":)" + args + ",",
+                   "tools/call", tool);
+  }
+
+  /// The session later requests belong to (the soak's session churn).
+  void set_session(std::string sid) {
+    sid_ = std::move(sid);
+  }
+
+private:
+  /// A request whose params begin with `params_start` (and end with a
+  /// comma if they are not empty), in the configured mode.
+  std::string request(const std::string& id, std::string params_start,
+                      const char* method, const std::string& name) {
+    std::string body = R"({"jsonrpc":"2.0","id":)" + id + "," + params_start;
     std::string headers;
     if (o_.mode == "stateless") {
-      body += "," + stateless_meta;
-      headers = "MCP-Protocol-Version: 2026-07-28\r\nMcp-Method: tools/call\r\n"
-                "Mcp-Name: " + tool + "\r\n";
+      body += stateless_meta;
+      headers = std::string{"MCP-Protocol-Version: 2026-07-28\r\nMcp-Method: "}
+                + method + "\r\n";
+      if (!name.empty())
+        headers += "Mcp-Name: " + name + "\r\n";
     } else {
       if (o_.mode == "sse")
-        body += R"(,"_meta":{"progressToken":)" + id + "}";
+        body += R"("_meta":{"progressToken":)" + id + "}";
+      else if (body.back() == ',')
+        body.pop_back();
       headers = "Mcp-Session-Id: " + sid_ + "\r\nMCP-Protocol-Version: 2025-11-25\r\n";
     }
     body += "}}";
     return post(e_, body, headers);
   }
 
-private:
   const options& o_;
   const endpoint& e_;
   std::string sid_;
@@ -652,6 +687,8 @@ calls_report run_calls(const options& o, double duration,
     auto& mine = per[i];
     bool started = false;
     bool fresh_conn = false;
+    bool churn = o.scenario == "soak" && o.mode != "stateless" && shared_sid.empty();
+    int since_churn = 0;
     for (;;) {
       bool in_window = measuring.load();
       if (finished.load())
@@ -693,6 +730,19 @@ calls_report run_calls(const options& o, double duration,
           std::lock_guard<std::mutex> g{window_mtx};
           window.add(o2, ns);
         }
+      }
+      if (churn && ++since_churn >= 500 && o2 == outcome::ok) {
+        // the soak's mix: sessions end and new ones begin all the time
+        since_churn = 0;
+        auto d = co_await c->exchange(del(e, sid));
+        if (!d || d->status / 100 != 2)
+          ++mine.errors["session_end"];
+        sid = co_await open_session(*c, e);
+        if (sid.empty()) {
+          ++mine.errors["session_setup"];
+          break;
+        }
+        calls.set_session(sid);
       }
       if (o2 == outcome::io_error || o2 == outcome::timeout
           || o2 == outcome::conn_refused) {
@@ -946,7 +996,8 @@ int scenario_connections(const options& o) {
   r.add("failed", std::to_string(failed));
   r.add("elapsed_s", std::to_string(std::chrono::duration<double>(clock_type::now() - t0).count()));
   print(o, r);
-  return failed == 0 ? 0 : 1;
+  // a process that did not report counts its connections as failed
+  return failed == 0 && served == o.connections ? 0 : 1;
 }
 
 int scenario_soak(const options& o) {

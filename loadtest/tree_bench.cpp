@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
     const auto& id = ids[static_cast<size_t>(i) * 7 % ids.size()];
     auto victim = n.rt().registry().find(id);
     auto tc = clock_type::now();
-    caf::anon_send(victim, actors::crash_atom::value, std::string{"bench"});
+    actors::crash(victim, "bench");
     for (;;) {
       {
         std::lock_guard<std::mutex> guard{clk.mtx};

@@ -737,7 +737,7 @@ void dispatch(const scope& s, message& msg, engine_output& out) {
 
 session::session(const server_context& srv)
   : srv_(srv), level_(srv.config().session_log_level) {
-  caps_.SetObject();
+  // nop
 }
 
 session::~session() = default;
@@ -796,10 +796,7 @@ void session::request(message& msg, engine_output& out) {
       return;
     }
     rev_ = negotiate_session(*version);
-    {
-      json_value copy = deep_copy(*caps, caps_.GetAllocator());
-      static_cast<json_value&>(caps_).Swap(copy);
-    }
+    caps_ = deep_copy(*caps, caps_pool_);
     client_name_ = std::string{as_string(find_member(info, "name")).value_or("")};
     client_info_ = to_json(*info);
     initialized_ = true;
@@ -1039,31 +1036,35 @@ void session::notify_change(catalog_change what, std::string_view uri,
 }
 
 std::string session::checkpoint() const {
+  // Short keys: 100,000 sessions keep one each (see docs/benchmarks.md).
+  // v revision, r ready (initialized notification seen), c client
+  // capabilities, n client info, l log level, s subscriptions, x next id
+  // of a server-to-client request. Only initialized sessions are saved.
   std::string out;
   string_sink sink{out};
   json_writer w{sink};
   w.StartObject();
-  w.Key("rev");
+  w.Key("v");
   auto r = to_string(rev_);
   w.String(r.data(), static_cast<rapidjson::SizeType>(r.size()));
-  w.Key("init");
-  w.Bool(initialized_);
-  w.Key("ready");
-  w.Bool(ready_);
-  w.Key("caps");
+  w.Key("r");
+  w.Int(ready_ ? 1 : 0);
+  w.Key("c");
   caps_.Accept(w);
-  w.Key("client");
+  w.Key("n");
   w.RawValue(client_info_.empty() ? "{}" : client_info_.data(),
              client_info_.empty() ? 2 : client_info_.size(),
              rapidjson::kObjectType);
-  w.Key("level");
+  w.Key("l");
   w.Int(static_cast<int>(level_));
-  w.Key("subs");
-  w.StartArray();
-  for (auto& s : subscriptions_)
-    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-  w.EndArray();
-  w.Key("next");
+  if (!subscriptions_.empty()) {
+    w.Key("s");
+    w.StartArray();
+    for (auto& sub : subscriptions_)
+      w.String(sub.data(), static_cast<rapidjson::SizeType>(sub.size()));
+    w.EndArray();
+  }
+  w.Key("x");
   w.Int64(next_request_id_);
   w.EndObject();
   return out;
@@ -1073,33 +1074,33 @@ bool session::restore(std::string_view checkpoint) {
   auto doc = parse_json(checkpoint);
   if (!doc || !doc->IsObject())
     return false;
-  auto rev = parse_revision(as_string(find_member(&*doc, "rev")).value_or(""));
-  auto* caps = find_member(&*doc, "caps");
-  auto* client = find_member(&*doc, "client");
-  auto* level = find_member(&*doc, "level");
-  auto* subs = find_member(&*doc, "subs");
-  auto* next = find_member(&*doc, "next");
-  if (!rev || caps == nullptr || !caps->IsObject() || client == nullptr
-      || level == nullptr || !level->IsInt() || subs == nullptr
-      || !subs->IsArray() || next == nullptr || !next->IsInt64())
+  auto rev = parse_revision(as_string(find_member(&*doc, "v")).value_or(""));
+  auto* ready = find_member(&*doc, "r");
+  auto* caps = find_member(&*doc, "c");
+  auto* client = find_member(&*doc, "n");
+  auto* level = find_member(&*doc, "l");
+  auto* subs = find_member(&*doc, "s");
+  auto* next = find_member(&*doc, "x");
+  if (!rev || ready == nullptr || !ready->IsInt() || caps == nullptr
+      || !caps->IsObject() || client == nullptr || !client->IsObject()
+      || level == nullptr || !level->IsInt() || (subs != nullptr && !subs->IsArray())
+      || next == nullptr || !next->IsInt64())
     return false;
   rev_ = *rev;
-  auto* init = find_member(&*doc, "init");
-  auto* ready = find_member(&*doc, "ready");
-  initialized_ = init != nullptr && init->IsBool() && init->GetBool();
-  ready_ = ready != nullptr && ready->IsBool() && ready->GetBool();
-  {
-    json_value copy = deep_copy(*caps, caps_.GetAllocator());
-    static_cast<json_value&>(caps_).Swap(copy);
-  }
+  initialized_ = true;
+  ready_ = ready->GetInt() != 0;
+  caps_.SetObject();
+  caps_pool_.Clear();
+  caps_ = deep_copy(*caps, caps_pool_);
   client_info_ = to_json(*client);
   client_name_ = std::string{as_string(find_member(client, "name")).value_or("")};
   level_ = static_cast<log_level>(
     std::clamp(level->GetInt(), 0, static_cast<int>(log_level::off)));
   subscriptions_.clear();
-  for (auto& s : subs->GetArray())
-    if (s.IsString())
-      subscriptions_.insert(std::string{s.GetString(), s.GetStringLength()});
+  if (subs != nullptr)
+    for (auto& sub : subs->GetArray())
+      if (sub.IsString())
+        subscriptions_.insert(std::string{sub.GetString(), sub.GetStringLength()});
   next_request_id_ = next->GetInt64();
   return true;
 }

@@ -267,6 +267,7 @@ public:
 
   /// Encoded state that survives a crash of the actor: revision, client
   /// capabilities and info, log level, subscriptions, next request id.
+  /// Meant for initialized sessions; a restored session is initialized.
   std::string checkpoint() const;
 
   /// Restores a checkpoint; false if it is not one.
@@ -287,7 +288,10 @@ private:
   bool initialized_ = false;
   bool ready_ = false;
   revision rev_ = latest_session_revision;
-  json_document caps_;
+  /// The client's capabilities, in a pool of small chunks: a Document's own
+  /// pool starts with 64 KiB, which 100K sessions cannot afford.
+  json_allocator caps_pool_{256};
+  json_value caps_{rapidjson::kObjectType};
   std::string client_name_;
   std::string client_info_;
   log_level level_;

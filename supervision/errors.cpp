@@ -89,6 +89,10 @@ void keep_crash_text(caf::scheduled_actor* self) {
         return make_error(sup_errc::crashed, "unknown exception");
       }
     });
+  // CAF's default for a message nobody handles prints it to stdout, which
+  // may be the MCP channel: drop it instead (the sender of a request gets
+  // an error)
+  self->set_default_handler(caf::drop);
 }
 
 bool is_normal_exit(const caf::error& reason) noexcept {

@@ -55,7 +55,8 @@ std::string describe(const caf::error& err);
 /// Installs an exception handler that turns an exception thrown in a message
 /// handler into an exit reason carrying the exception's text, instead of
 /// CAF's default handler which prints to the console (stdout may be the MCP
-/// channel) and loses the text.
+/// channel) and loses the text; and drops unexpected messages silently
+/// instead of printing them.
 void keep_crash_text(caf::scheduled_actor* self);
 
 /// True for the exit reasons OTP calls normal for a transient child: an empty

@@ -57,8 +57,9 @@ caf::actor start_session(actors::node& n, caf::scoped_actor& self,
 
 bool answers(caf::scoped_actor& self, const caf::actor& a) {
   bool ok = false;
-  self->request(a, wait_limit, actors::ping_atom::value)
-    .receive([&](actors::pong_atom) { ok = true; }, [](caf::error&) {});
+  self->request(a, wait_limit, actors::event_atom::value,
+                actors::event::of(actors::event::kind::info))
+    .receive([&](std::string&) { ok = true; }, [](caf::error&) {});
   return ok;
 }
 
@@ -134,7 +135,7 @@ TEST_CASE("sessions are started, routed by id and stopped through the tree") {
     CHECK(answers(self, n.rt().registry().find(id)));
   // a session that ends normally is forgotten by its shard and the routing
   auto victim = n.rt().registry().find(ids[0]);
-  self->send(victim, actors::close_atom::value);
+  actors::expire_session(victim);
   CHECK_FALSE(wait_down(self, victim));
   CHECK_FALSE(n.rt().registry().find(ids[0]));
   // terminate_child stops one through its shard
@@ -153,7 +154,7 @@ TEST_CASE("a crashing session is restarted by its shard under the same id") {
   caf::scoped_actor self{n.system()};
   auto id = actors::session_id::random();
   auto before = start_session(n, self, id);
-  self->send(before, actors::crash_atom::value, std::string{"tool blew up"});
+  actors::crash(before, "tool blew up");
   auto after = wait_rerouted(n, id, before);
   REQUIRE(after);
   CHECK(answers(self, after));
@@ -179,10 +180,10 @@ TEST_CASE("a shard that exceeds its intensity is restarted by its meta-shard; "
   auto cousin = start_session(n, self, cousin_id);
   auto old_shard = n.rt().registry().slot(bad).supervisor();
   auto s1 = n.rt().registry().find(doomed);
-  self->send(s1, actors::crash_atom::value, std::string{"first"});
+  actors::crash(s1, "first");
   auto s2 = wait_rerouted(n, doomed, s1);
   REQUIRE(s2);
-  self->send(s2, actors::crash_atom::value, std::string{"second"});
+  actors::crash(s2, "second");
   auto new_shard = wait_new_shard(n, bad, old_shard);
   REQUIRE(new_shard);
   // the restarted shard starts empty; its siblings were not touched

