@@ -7,14 +7,13 @@
 namespace mcpvisor::actors {
 
 void call_link::send(std::string json) {
-  if (hold_)
+  if (hold_) {
     held_.push_back(std::move(json));
-  else
-  {
-    auto e = event::of(event::kind::notify, std::move(json));
-    e.id = id_;
-    caf::anon_send(owner_, event_atom::value, std::move(e));
+    return;
   }
+  auto e = event::of(event::kind::notify, std::move(json));
+  e.id = id_;
+  caf::anon_send(owner_, event_atom::value, std::move(e));
 }
 
 bool call_link::cancelled() const noexcept {

@@ -67,8 +67,7 @@ void change_bus::publish(protocol::catalog_change what, std::string_view uri) {
                                                                : std::string_view{}));
     }
   }
-  for (auto& h : sessions)
-  {
+  for (auto& h : sessions) {
     auto e = event::of(event::kind::change, std::string{uri});
     e.change = what;
     caf::anon_send(h, event_atom::value, std::move(e));

@@ -69,18 +69,16 @@ caf::behavior timer_actor(caf::event_based_actor* self, runtime* rt,
       auto expire = static_cast<uint32_t>(idle.count());
       auto drowse = static_cast<uint32_t>(sleep_after.count());
       size_t asked = 0;
+      auto before = [now](uint32_t age) { return now > age ? now - age : 0; };
       rt->registry().for_each([&](shard_slot& slot) {
-        if (now > expire)
-          for (auto& h : slot.idle_since(now - expire))
-            expire_session(h);
-        if (drowse > 0 && now > drowse)
-          for (auto& h : slot.drowsy(now - drowse)) {
-            caf::anon_send(h, event_atom::value, event::of(event::kind::sleep));
-            ++asked;
-          }
-        // sessions whose shard never started their actor
-        if (now > 30)
-          slot.drop_unstarted(now - 30);
+        // sessions whose shard never started their actor go after 30 s
+        auto r = slot.sweep(before(expire), drowse > 0 ? before(drowse) : 0,
+                            before(30));
+        for (auto& h : r.expired)
+          expire_session(h);
+        for (auto& h : r.drowsy)
+          caf::anon_send(h, event_atom::value, event::of(event::kind::sleep));
+        asked += r.drowsy.size();
       });
       *trim = asked >= 1000;
     }});
@@ -134,7 +132,9 @@ caf::error node::start(std::vector<periodic_task> periodic) {
     timer.id = "timer";
     timer.start = [rt = rt_.get(), periodic](const sup::start_context& ctx)
       -> caf::expected<caf::actor> {
-      return ctx.system.spawn(timer_actor, rt, periodic);
+      // its own thread: a sweep over 100K sessions would otherwise stall
+      // every actor of the scheduler for milliseconds (see benchmarks.md)
+      return ctx.system.spawn<caf::detached>(timer_actor, rt, periodic);
     };
     extra.push_back(std::move(timer));
     extra.push_back(andon_monitor(*rt_));

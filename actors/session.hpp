@@ -15,7 +15,6 @@ namespace mcpvisor::actors {
 
 class runtime;
 
-
 /// Asks a session or stateless actor to throw `why` (crash injection and
 /// tests): an `event` of kind crash, sent ahead of other messages.
 void crash(const caf::actor& target, std::string why);

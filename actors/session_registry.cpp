@@ -88,18 +88,6 @@ bool shard_slot::put(const session_id& id, caf::actor handle) {
   return restart;
 }
 
-void shard_slot::drop_unstarted(uint32_t before) {
-  std::vector<std::unique_ptr<session_handover>> dropped;
-  std::lock_guard<std::mutex> guard{mtx_};
-  for (auto it = sessions_.begin(); it != sessions_.end();) {
-    if (!it->second.started && it->second.created < before) {
-      dropped.push_back(std::move(it->second.handover));
-      it = sessions_.erase(it);
-    } else {
-      ++it;
-    }
-  }
-}
 
 bool shard_slot::begin_restart(const session_id& id, const caf::actor_addr& who) {
   std::lock_guard<std::mutex> guard{mtx_};
@@ -195,21 +183,25 @@ std::string shard_slot::checkpoint(const session_id& id) const {
   return std::string{i->second.checkpoint.get(), i->second.checkpoint_size};
 }
 
-std::vector<caf::actor> shard_slot::idle_since(uint32_t before) const {
-  std::vector<caf::actor> out;
+shard_slot::sweep_result shard_slot::sweep(uint32_t expire_before,
+                                           uint32_t sleep_before,
+                                           uint32_t unstarted_before) {
+  sweep_result out;
+  std::vector<std::unique_ptr<session_handover>> dropped;
   std::lock_guard<std::mutex> guard{mtx_};
-  for (auto& [id, e] : sessions_)
-    if (e.last_used < before && e.handle)
-      out.push_back(e.handle);
-  return out;
-}
-
-std::vector<caf::actor> shard_slot::drowsy(uint32_t before) const {
-  std::vector<caf::actor> out;
-  std::lock_guard<std::mutex> guard{mtx_};
-  for (auto& [id, e] : sessions_)
-    if (e.last_used < before && e.handle && !e.asleep)
-      out.push_back(e.handle);
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    auto& e = it->second;
+    if (!e.started && e.created < unstarted_before) {
+      dropped.push_back(std::move(e.handover));
+      it = sessions_.erase(it);
+      continue;
+    }
+    if (e.handle && e.last_used < expire_before)
+      out.expired.push_back(e.handle);
+    else if (e.handle && !e.asleep && e.last_used < sleep_before)
+      out.drowsy.push_back(e.handle);
+    ++it;
+  }
   return out;
 }
 

@@ -66,9 +66,6 @@ public:
   /// earlier actor of the session (a restart).
   bool put(const session_id& id, caf::actor handle);
 
-  /// Forgets reserved sessions whose actor never started (their shard
-  /// could not start it) since `before`; their initialize is answered.
-  void drop_unstarted(uint32_t before);
 
   /// The actor `who` stops without ending its session: the session stays
   /// routed, and from now on messages for it are queued for the next
@@ -102,11 +99,21 @@ public:
   /// The last checkpoint of `id`, or empty.
   std::string checkpoint(const session_id& id) const;
 
-  /// Sessions not used since `before`.
-  std::vector<caf::actor> idle_since(uint32_t before) const;
+  /// What the janitor does with this shard's sessions, in one pass under
+  /// the lock (at 100K sessions each pass over the maps is felt by the
+  /// threads serving calls).
+  struct sweep_result {
+    /// Not used since `expire_before`: to end.
+    std::vector<caf::actor> expired;
+    /// Awake and not used since `sleep_before`: to put to sleep.
+    std::vector<caf::actor> drowsy;
+  };
 
-  /// Live sessions not used since `before` that are not asleep.
-  std::vector<caf::actor> drowsy(uint32_t before) const;
+  /// Sorts sessions for the janitor (a bound of 0 skips its check), and
+  /// forgets reserved sessions whose actor never started (their shard could
+  /// not start it) since `unstarted_before`; their initialize is answered.
+  sweep_result sweep(uint32_t expire_before, uint32_t sleep_before,
+                     uint32_t unstarted_before);
 
   /// A session dropped its state until a client needs it again (or woke).
   void set_asleep(const session_id& id, bool asleep);

@@ -44,6 +44,7 @@
 #include <thread>
 #include <vector>
 
+#include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -328,6 +329,12 @@ public:
     auto& sock = stream_.socket();
     sock.open(tcp::v4(), ec);
     if (!source.empty()) {
+      // the port is chosen at connect time, for the whole address pair:
+      // otherwise bind() keeps one port per source address for every
+      // server, and ports in TIME_WAIT from an earlier run block it
+      int one = 1;
+      ::setsockopt(sock.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT,
+                   &one, sizeof(one));
       sock.bind(tcp::endpoint{net::ip::make_address(source, ec), 0}, ec);
       if (ec)
         co_return false;

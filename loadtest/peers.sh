@@ -5,9 +5,13 @@
 # with the same load tool and settings, servers interleaved round by round
 # so that drift on a shared machine hits both alike.
 #
-#   loadtest/peers.sh calls [rounds] [seconds]   calls/s, p50/p99, server CPU
+#   loadtest/peers.sh calls [rounds] [seconds] [json|sse]
+#                                                calls/s, p50/p99, server CPU
 #                                                per call, idle RSS, RSS after
-#                                                10K sessions (medians)
+#                                                10K sessions (medians); sse
+#                                                asks for SSE answers (the
+#                                                reference server sends SSE
+#                                                either way)
 #   loadtest/peers.sh soak [seconds]             the soak scenario against
 #                                                each server in turn, RSS
 #                                                sampled every 30 s
@@ -74,11 +78,12 @@ servers=(mcpvisor everything)
 if [ "$what" = calls ]; then
   rounds=${2:-3}
   secs=${3:-10}
+  mode=${4:-json}
   for r in $(seq 1 "$rounds"); do
     for s in "${servers[@]}"; do
       start "$s"
       rss_kb "$server" > "$out/${s}_idle_$r"
-      "$load" --url "$(url)" --scenario calls --concurrency 16 --duration "$secs" \
+      "$load" --url "$(url)" --scenario calls --mode "$mode" --concurrency 16 --duration "$secs" \
         --tool echo --args "$(tool_args "$s")" --server-pid "$server" \
         --json "$out/${s}_calls_$r.json" > /dev/null
       stop
@@ -120,6 +125,6 @@ elif [ "$what" = soak ]; then
     stop
   done
 else
-  echo "usage: loadtest/peers.sh calls [rounds] [seconds] | soak [seconds]" >&2
+  echo "usage: loadtest/peers.sh calls [rounds] [seconds] [json|sse] | soak [seconds]" >&2
   exit 2
 fi

@@ -99,6 +99,9 @@ struct http_server::impl {
   std::mutex mtx;
   std::vector<std::weak_ptr<connection>> conns;
   std::unique_ptr<net::steady_timer> keepalive_timer;
+  /// Accepting pauses on this timer while the process is out of file
+  /// descriptors: the waiting connections stay in the listen backlog.
+  std::unique_ptr<net::steady_timer> accept_pause;
   std::atomic<bool> stopping{false};
 
   void accept();
@@ -962,6 +965,18 @@ void http_server::impl::accept() {
         }
         c->start();
       }
+    } else if (ec != net::error::operation_aborted) {
+      // out of descriptors (EMFILE, ENFILE) or memory: accepting again at
+      // once would spin on the same error; try again in 50 ms
+      gw.stats().connections_refused.fetch_add(1, std::memory_order_relaxed);
+      log::warn("accept failed; retrying in 50 ms",
+                {{"error", ec.message()}});
+      accept_pause->expires_after(std::chrono::milliseconds{50});
+      accept_pause->async_wait([this](beast::error_code) {
+        if (!stopping.load())
+          accept();
+      });
+      return;
     }
     accept();
   });
@@ -1016,6 +1031,7 @@ std::optional<std::string> http_server::start() {
     return "cannot listen on " + s.cfg.host + ":" + std::to_string(s.cfg.port)
            + ": " + ec.message();
   s.keepalive_timer = std::make_unique<net::steady_timer>(s.ioc);
+  s.accept_pause = std::make_unique<net::steady_timer>(s.ioc);
   s.accept();
   s.tick_keepalive();
   for (size_t i = 0; i < std::max<size_t>(1, s.cfg.io_threads); ++i)
@@ -1038,6 +1054,8 @@ void http_server::stop() {
     s.acceptor.close(ignored);
     if (s.keepalive_timer)
       s.keepalive_timer->cancel();
+    if (s.accept_pause)
+      s.accept_pause->cancel();
   });
   std::vector<std::shared_ptr<connection>> live;
   {
