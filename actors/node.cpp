@@ -20,10 +20,6 @@ namespace mcpvisor::actors {
 
 namespace sup = supervision;
 
-namespace {
-
-} // namespace
-
 size_t half_the_cores() {
   return std::max(1u, std::thread::hardware_concurrency() / 2);
 }
