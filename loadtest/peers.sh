@@ -17,7 +17,13 @@
 #                                                sampled every 30 s
 #
 # Needs the release build (build/) and the Node.js of tests/node (npm ci
-# there, as .ci/test does); installs the peer with npm ci on first use.
+# there, as .ci/test does); installs the peers with npm ci on first use.
+#
+# With FIXTURE=/path/to/everything-server.ts it also measures the
+# conformance suite's TypeScript fixture server (from a checkout of
+# modelcontextprotocol/conformance, examples/servers/typescript; it is not
+# published on npm), run by tsx from loadtest/peers, with its
+# `test_simple_text` tool. SERVERS="mcpvisor fixture" (say) picks servers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -31,7 +37,8 @@ trap '[ -n "$server" ] && kill $server 2>/dev/null; rm -rf "$out"' EXIT
 
 [ -x "$load" ] || { echo "build first: .ci/build release" >&2; exit 1; }
 [ -x "$node" ] || { echo "install the test tools first: (cd tests/node && npm ci)" >&2; exit 1; }
-if [ ! -d "$peers/node_modules" ]; then
+if [ ! -d "$peers/node_modules" ] \
+   || [ "$peers/package-lock.json" -nt "$peers/node_modules/.package-lock.json" ]; then
   (cd "$peers" && npm ci --no-audit --no-fund --loglevel=error) >&2
 fi
 
@@ -47,6 +54,15 @@ start() {
       (cd "$peers" && PORT=$port exec "$node" --import ./bind-loopback.mjs \
          node_modules/@modelcontextprotocol/server-everything/dist/index.js \
          streamableHttp) > "$out/$1.log" 2>&1 &
+      ;;
+    fixture)
+      # the fixture imports its packages from next to itself
+      mkdir -p "$out/fixture"
+      cp "$FIXTURE" "$out/fixture/everything-server.ts"
+      ln -sfn "$peers/node_modules" "$out/fixture/node_modules"
+      echo '{"type":"module"}' > "$out/fixture/package.json"
+      (cd "$out/fixture" && PORT=$port exec "$node" --import "$peers/bind-loopback.mjs" \
+         --import tsx everything-server.ts) > "$out/$1.log" 2>&1 &
       ;;
   esac
   server=$!
@@ -69,11 +85,21 @@ tool_args() {
   case $1 in
     mcpvisor) echo '{"text":"hello"}' ;;
     everything) echo '{"message":"hello"}' ;;
+    fixture) echo '{}' ;;
+  esac
+}
+tool_name() {
+  case $1 in
+    fixture) echo test_simple_text ;;
+    *) echo echo ;;
   esac
 }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
 servers=(mcpvisor everything)
+[ -n "${FIXTURE:-}" ] && servers+=(fixture)
+# SERVERS="fixture" (say) measures only those
+[ -n "${SERVERS:-}" ] && read -r -a servers <<< "$SERVERS"
 
 if [ "$what" = calls ]; then
   rounds=${2:-3}
@@ -84,7 +110,7 @@ if [ "$what" = calls ]; then
       start "$s"
       rss_kb "$server" > "$out/${s}_idle_$r"
       "$load" --url "$(url)" --scenario calls --mode "$mode" --concurrency 16 --duration "$secs" \
-        --tool echo --args "$(tool_args "$s")" --server-pid "$server" \
+        --tool "$(tool_name "$s")" --args "$(tool_args "$s")" --server-pid "$server" \
         --json "$out/${s}_calls_$r.json" > /dev/null
       stop
       # a fresh server for the sessions, so that calls leave nothing behind
@@ -110,10 +136,12 @@ for s in servers:
                      med(sess, 'server_rss_held_kb') / 1024)
     print(f"{s:>10} {row[0]:>9.0f} {row[1]:>8.1f} {row[2]:>9.1f} {row[3]:>11.2f} "
           f"{row[4]:>12.1f} {row[5]:>20.1f}")
-a, b = rows[servers[0]], rows[servers[1]]
-print(f"{servers[1]}/{servers[0]}: calls/s {b[0]/a[0]:.3f}, p50 {b[1]/a[1]:.1f}x, "
-      f"p99 {b[2]/a[2]:.1f}x, cpu/call {b[3]/a[3]:.1f}x, idle RSS {b[4]/a[4]:.1f}x, "
-      f"RSS at 10K sessions {b[5]/a[5]:.1f}x")
+a = rows[servers[0]]
+for s in servers[1:]:
+    b = rows[s]
+    print(f"{s}/{servers[0]}: calls/s {b[0]/a[0]:.3f}, p50 {b[1]/a[1]:.1f}x, "
+          f"p99 {b[2]/a[2]:.1f}x, cpu/call {b[3]/a[3]:.1f}x, idle RSS {b[4]/a[4]:.1f}x, "
+          f"RSS at 10K sessions {b[5]/a[5]:.1f}x")
 EOF
 elif [ "$what" = soak ]; then
   secs=${2:-600}
@@ -121,7 +149,8 @@ elif [ "$what" = soak ]; then
     start "$s"
     echo "== $s: soak for $secs s"
     "$load" --url "$(url)" --scenario soak --concurrency 8 --duration "$secs" \
-      --sample-every 30 --tool echo --args "$(tool_args "$s")" --server-pid "$server"
+      --sample-every 30 --tool "$(tool_name "$s")" --args "$(tool_args "$s")" \
+      --server-pid "$server"
     stop
   done
 else
