@@ -157,10 +157,23 @@ test('sdk 1.32 over stdio: list, call, read, get, elicitation', async () => {
   client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'decline' }));
   const e = await client.callTool({ name: 'test_elicitation', arguments: { message: 'hi' } });
   assert.match(e.content[0].text, /action=decline/);
+  // What the server sent, in order, as the transport received it: SDK 1.x
+  // runs notification handlers a microtask later than it settles a
+  // response, so when the last progress notification and the result
+  // arrive in one read, `onprogress` never sees that notification.
+  const wire = [];
+  const deliver = transport.onmessage;
+  transport.onmessage = (m, extra) => {
+    if (m.method === 'notifications/progress') wire.push(m.params.progress);
+    else if (m.id !== undefined && m.result !== undefined) wire.push('result');
+    deliver(m, extra);
+  };
   const progress = [];
   await client.callTool({ name: 'test_tool_with_progress', arguments: {} }, undefined,
                         { onprogress: (x) => progress.push(x.progress) });
-  assert.deepEqual(progress, [0, 50, 100]);
+  assert.deepEqual(wire.slice(-4), [0, 50, 100, 'result']);
+  assert.deepEqual(progress, [0, 50, 100].slice(0, progress.length));
+  assert.ok(progress.length >= 2);
   await client.close();
 });
 
