@@ -47,6 +47,26 @@ void key_string(json_writer& w, const char* key, std::string_view value) {
   w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
 }
 
+void key_uint(json_writer& w, const char* key, uint64_t value) {
+  w.Key(key);
+  w.Uint64(value);
+}
+
+void key_int(json_writer& w, const char* key, int64_t value) {
+  w.Key(key);
+  w.Int64(value);
+}
+
+void key_double(json_writer& w, const char* key, double value) {
+  w.Key(key);
+  w.Double(value);
+}
+
+void key_bool(json_writer& w, const char* key, bool value) {
+  w.Key(key);
+  w.Bool(value);
+}
+
 int64_t unix_ms(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch())
     .count();
@@ -59,16 +79,12 @@ void write_node(json_writer& w, const sup::tree_node& n) {
                                                                 : "worker");
   if (n.how) {
     key_string(w, "strategy", sup::to_name(*n.how));
-    w.Key("intensity");
-    w.Int(n.intensity);
-    w.Key("period_ms");
-    w.Int64(n.period_ms);
+    key_int(w, "intensity", n.intensity);
+    key_int(w, "period_ms", n.period_ms);
   }
-  w.Key("restarts");
-  w.Uint(n.restarts);
+  key_uint(w, "restarts", n.restarts);
   if (n.kind == sup::child_kind::supervisor) {
-    w.Key("child_restarts");
-    w.Uint64(n.child_restarts);
+    key_uint(w, "child_restarts", n.child_restarts);
     w.Key("recent_restarts_ms");
     w.StartArray();
     for (auto t : n.recent_restart_times_ms)
@@ -76,25 +92,19 @@ void write_node(json_writer& w, const sup::tree_node& n) {
     w.EndArray();
     w.Key("children");
     w.StartObject();
-    w.Key("workers");
-    w.Uint64(n.workers);
-    w.Key("supervisors");
-    w.Uint64(n.supervisors);
+    key_uint(w, "workers", n.workers);
+    key_uint(w, "supervisors", n.supervisors);
     w.EndObject();
     if (n.how == sup::strategy::simple_one_for_one) {
-      w.Key("sessions");
-      w.Uint64(n.workers);
+      key_uint(w, "sessions", n.workers);
     }
   }
   w.Key("mailbox");
   w.StartObject();
-  w.Key("depth");
-  w.Uint64(n.mailbox_depth);
-  w.Key("peak");
-  w.Uint64(n.mailbox_peak);
+  key_uint(w, "depth", n.mailbox_depth);
+  key_uint(w, "peak", n.mailbox_peak);
   w.EndObject();
-  w.Key("reachable");
-  w.Bool(n.reachable);
+  key_bool(w, "reachable", n.reachable);
   if (!n.children.empty()) {
     w.Key("nodes");
     w.StartArray();
@@ -289,18 +299,15 @@ admin_answer render_kills(const kills& k, const chaos_order& o) {
     for (auto& s : k.sessions)
       w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
     w.EndArray();
-    w.Key("session_count");
-    w.Uint64(k.session_count);
+    key_uint(w, "session_count", k.session_count);
   }
   w.EndObject();
   key_string(w, "reason", o.reason);
   if (o.every.count() > 0) {
     w.Key("repeat");
     w.StartObject();
-    w.Key("every_ms");
-    w.Int64(o.every.count());
-    w.Key("for_ms");
-    w.Int64(o.total.count());
+    key_int(w, "every_ms", o.every.count());
+    key_int(w, "for_ms", o.total.count());
     w.EndObject();
   }
   w.EndObject();
@@ -380,12 +387,9 @@ void admin::shard(uint32_t meta, uint32_t shard, std::string_view cursor,
       w.StartObject();
       key_string(w, "id", r.id.to_string());
       key_string(w, "state", r.handle ? "live" : "restarting");
-      w.Key("age_s");
-      w.Uint(now - r.created);
-      w.Key("idle_s");
-      w.Uint(now - r.last_used);
-      w.Key("restarts");
-      w.Uint(r.restarts);
+      key_uint(w, "age_s", now - r.created);
+      key_uint(w, "idle_s", now - r.last_used);
+      key_uint(w, "restarts", r.restarts);
       if (auto& info = (*infos)[i]; !info.empty()) {
         // the session's own description: revision, client, in flight
         w.Key("actor");
@@ -523,48 +527,33 @@ admin_answer admin::andon() {
   string_sink sink{out};
   json_writer w{sink};
   w.StartObject();
-  w.Key("pulled");
-  w.Bool(cord.pulled());
-  w.Key("manual");
-  w.Bool(cord.manual());
+  key_bool(w, "pulled", cord.pulled());
+  key_bool(w, "manual", cord.manual());
   key_string(w, "reason", cord.reason());
-  w.Key("pulls");
-  w.Uint64(cord.pulls());
-  w.Key("releases");
-  w.Uint64(cord.releases());
+  key_uint(w, "pulls", cord.pulls());
+  key_uint(w, "releases", cord.releases());
   w.Key("load");
   w.StartObject();
-  w.Key("queued");
-  w.Uint64(queued_work(rt));
-  w.Key("rss_bytes");
-  w.Uint64(resident_bytes());
-  w.Key("fds");
-  w.Uint64(open_fds());
+  key_uint(w, "queued", queued_work(rt));
+  key_uint(w, "rss_bytes", resident_bytes());
+  key_uint(w, "fds", open_fds());
   w.EndObject();
   w.Key("marks");
   w.StartObject();
-  w.Key("queue_high");
-  w.Uint64(marks.queue_high);
-  w.Key("queue_low");
-  w.Uint64(marks.queue_low);
-  w.Key("rss_high_bytes");
-  w.Uint64(marks.rss_high);
-  w.Key("fds_high");
-  w.Uint64(marks.fds_high);
-  w.Key("fds_low");
-  w.Uint64(marks.fds_low);
-  w.Key("restarts_per_s_high");
-  w.Double(marks.restarts_high);
+  key_uint(w, "queue_high", marks.queue_high);
+  key_uint(w, "queue_low", marks.queue_low);
+  key_uint(w, "rss_high_bytes", marks.rss_high);
+  key_uint(w, "fds_high", marks.fds_high);
+  key_uint(w, "fds_low", marks.fds_low);
+  key_double(w, "restarts_per_s_high", marks.restarts_high);
   w.EndObject();
   w.Key("history");
   w.StartArray();
   for (auto& e : cord.history()) {
     w.StartObject();
-    w.Key("at_ms");
-    w.Int64(unix_ms(e.at));
+    key_int(w, "at_ms", unix_ms(e.at));
     key_string(w, "action", e.pulled ? "pull" : "release");
-    w.Key("manual");
-    w.Bool(e.manual);
+    key_bool(w, "manual", e.manual);
     key_string(w, "reason", e.reason);
     w.EndObject();
   }

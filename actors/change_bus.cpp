@@ -99,14 +99,4 @@ void change_bus::close_all() {
   }
 }
 
-size_t change_bus::watchers() const {
-  std::lock_guard<std::mutex> guard{mtx_};
-  return sessions_.size();
-}
-
-size_t change_bus::listeners() const {
-  std::lock_guard<std::mutex> guard{mtx_};
-  return listeners_.size();
-}
-
 } // namespace mcpvisor::actors

@@ -47,9 +47,6 @@ public:
   /// Ends every listen stream gracefully (shutdown).
   void close_all();
 
-  size_t watchers() const;
-  size_t listeners() const;
-
 private:
   struct listener {
     channel_ptr ch;

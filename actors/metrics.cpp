@@ -52,14 +52,6 @@ uint64_t metrics::restarts_total() const noexcept {
   return n;
 }
 
-uint64_t metrics::requests_total() const noexcept {
-  uint64_t n = 0;
-  for (auto& m : by_method_)
-    for (auto& c : m.count)
-      n += c.load(std::memory_order_relaxed);
-  return n;
-}
-
 void metrics::render(std::string& out) const {
   auto label = [&](size_t i) {
     out += "method=\"";

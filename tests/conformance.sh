@@ -17,22 +17,9 @@ logs=${4:-/tmp}
 here=$(cd "$(dirname "$0")" && pwd)
 pkg="$here/node/node_modules"
 
-# port 0: the server picks a free port and names its URL in the ready line
-"$bin" --listen 127.0.0.1:0 --tools conformance --log-level info \
-  2> "$logs/conformance-server.log" &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT
-url=""
-for _ in $(seq 1 100); do
-  url=$(grep -o '"url":"[^"]*"' "$logs/conformance-server.log" 2>/dev/null | head -n 1 | cut -d'"' -f4)
-  [ -n "$url" ] && break
-  sleep 0.1
-done
-if [ -z "$url" ]; then
-  echo "conformance: the server did not start; see $logs/conformance-server.log" >&2
-  echo "conformance-server 0 1" >> "$results"
-  exit 1
-fi
+# shellcheck source=tests/start_server.sh
+. "$here/start_server.sh"
+start_server conformance-server "$logs/conformance-server.log" --tools conformance
 
 # run_suite NAME PACKAGE ARGS...: counts ✓/✗ scenario lines of the summary
 run_suite() {

@@ -11,20 +11,9 @@ load=$2
 results=$3
 logs=${4:-/tmp}
 
-"$bin" --listen 127.0.0.1:0 --log-level info 2> "$logs/load-smoke-server.log" &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT
-url=""
-for _ in $(seq 1 100); do
-  url=$(grep -o '"url":"[^"]*"' "$logs/load-smoke-server.log" 2>/dev/null | head -n 1 | cut -d'"' -f4)
-  [ -n "$url" ] && break
-  sleep 0.1
-done
-if [ -z "$url" ]; then
-  echo "load-smoke: the server did not start; see $logs/load-smoke-server.log" >&2
-  echo "load-smoke 0 1" >> "$results"
-  exit 1
-fi
+# shellcheck source=tests/start_server.sh
+. "$(dirname "$0")/start_server.sh"
+start_server load-smoke "$logs/load-smoke-server.log"
 
 passed=0
 failed=0

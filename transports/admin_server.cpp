@@ -14,6 +14,7 @@
 #include "actors/log.hpp"
 #include "transports/admin_page.hpp"
 #include "transports/http_rules.hpp"
+#include "transports/listener.hpp"
 
 namespace mcpvisor::transports {
 
@@ -324,26 +325,15 @@ std::optional<std::string> admin_server::start() {
                                     ec);
   if (ec)
     return "invalid admin address '" + s.cfg.host + "'";
-  tcp::endpoint ep{addr, s.cfg.port};
-  s.acceptor.open(ep.protocol(), ec);
-  if (!ec)
-    s.acceptor.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec)
-    s.acceptor.bind(ep, ec);
-  if (!ec)
-    s.acceptor.listen(net::socket_base::max_listen_connections, ec);
-  if (ec)
-    return "cannot listen on " + s.cfg.host + ":" + std::to_string(s.cfg.port)
-           + ": " + ec.message();
+  if (auto failed = listen_on(s.acceptor, addr, s.cfg.host, s.cfg.port))
+    return failed;
   s.accept();
   s.thread = std::thread{[&s] { s.ioc.run(); }};
   return std::nullopt;
 }
 
 uint16_t admin_server::port() const {
-  beast::error_code ec;
-  auto ep = impl_->acceptor.local_endpoint(ec);
-  return ec ? 0 : ep.port();
+  return bound_port(impl_->acceptor);
 }
 
 void admin_server::stop() {

@@ -16,6 +16,7 @@
 #include "actors/log.hpp"
 #include "protocol/engine.hpp"
 #include "transports/http_rules.hpp"
+#include "transports/listener.hpp"
 
 namespace mcpvisor::transports {
 
@@ -1019,17 +1020,8 @@ std::optional<std::string> http_server::start() {
   auto addr = net::ip::make_address(s.cfg.host, ec);
   if (ec)
     return "invalid listen address '" + s.cfg.host + "'";
-  tcp::endpoint ep{addr, s.cfg.port};
-  s.acceptor.open(ep.protocol(), ec);
-  if (!ec)
-    s.acceptor.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec)
-    s.acceptor.bind(ep, ec);
-  if (!ec)
-    s.acceptor.listen(net::socket_base::max_listen_connections, ec);
-  if (ec)
-    return "cannot listen on " + s.cfg.host + ":" + std::to_string(s.cfg.port)
-           + ": " + ec.message();
+  if (auto failed = listen_on(s.acceptor, addr, s.cfg.host, s.cfg.port))
+    return failed;
   s.keepalive_timer = std::make_unique<net::steady_timer>(s.ioc);
   s.accept_pause = std::make_unique<net::steady_timer>(s.ioc);
   s.accept();
@@ -1040,9 +1032,7 @@ std::optional<std::string> http_server::start() {
 }
 
 uint16_t http_server::port() const {
-  beast::error_code ec;
-  auto ep = impl_->acceptor.local_endpoint(ec);
-  return ec ? 0 : ep.port();
+  return bound_port(impl_->acceptor);
 }
 
 void http_server::stop() {

@@ -1,9 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
-#include <cstdio>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "tests/integration/server_fixture.hpp"
@@ -12,29 +10,6 @@ using namespace mcpvisor::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-/// A value of mcpvisor-load's flat JSON report, as text.
-std::string field(const std::string& json, const std::string& key) {
-  auto at = json.find("\"" + key + "\":");
-  if (at == std::string::npos)
-    return {};
-  at += key.size() + 3;
-  if (json[at] == '"')
-    return json.substr(at + 1, json.find('"', at + 1) - at - 1);
-  return json.substr(at, json.find_first_of(",}", at) - at);
-}
-
-double number(const std::string& json, const std::string& key) {
-  auto v = field(json, key);
-  return v.empty() ? -1 : std::stod(v);
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream f{path};
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 /// Samples a process's resident memory until stopped; keeps the peak.
 class rss_watch {
@@ -72,27 +47,13 @@ private:
   std::thread thread_;
 };
 
-struct flood_result {
-  std::string report;
-  int status = -1;
-};
-
 /// Runs mcpvisor-load against the server and returns its JSON report.
-flood_result flood(int port, std::vector<std::string> args) {
-  auto out = "/tmp/mcpvisor-flood-" + std::to_string(::getpid()) + "-"
-             + std::to_string(port) + ".json";
-  std::vector<std::string> argv{load_binary(), "--url",
+load_run flood(int port, std::vector<std::string> args) {
+  std::vector<std::string> argv{"--url",
                                 "http://127.0.0.1:" + std::to_string(port) + "/mcp",
-                                "--warmup", "0", "--timeout", "20", "--json", out};
+                                "--warmup", "0", "--timeout", "20"};
   argv.insert(argv.end(), args.begin(), args.end());
-  process p{argv};
-  flood_result r;
-  auto status = p.wait_exit(120s);
-  REQUIRE(status);
-  r.status = *status;
-  r.report = slurp(out);
-  std::remove(out.c_str());
-  return r;
+  return run_load(argv, 120s);
 }
 
 /// The server with its admin endpoint and a low high-water mark, so that a
@@ -115,11 +76,7 @@ struct overload_fixture {
   }
 
   double metric(const std::string& name) {
-    auto m = admin("/metrics");
-    REQUIRE(m);
-    auto at = m->body.find("\n" + name + " ");
-    REQUIRE(at != std::string::npos);
-    return std::stod(m->body.substr(at + name.size() + 2));
+    return admin_metric(admin_port, name);
   }
 
   int admin_port;
@@ -141,12 +98,12 @@ TEST_CASE("a flood far beyond capacity pulls the cord: refusals are fast, "
   auto peak_kb = rss.stop();
   INFO(r.report);
   CHECK(r.status == 0);
-  CHECK(field(r.report, "errors") == "none"); // no lost, wrong or hung call
-  CHECK(number(r.report, "calls_ok") > 1000);
-  CHECK(number(r.report, "refused_503") > 0);
+  CHECK(report_field(r.report, "errors") == "none"); // no lost, wrong or hung call
+  CHECK(report_number(r.report, "calls_ok") > 1000);
+  CHECK(report_number(r.report, "refused_503") > 0);
   // refusals wait for nothing but the I/O thread: faster than the calls
   // that were accepted and queued
-  CHECK(number(r.report, "refused_p50_us") < number(r.report, "p50_us"));
+  CHECK(report_number(r.report, "refused_p50_us") < report_number(r.report, "p50_us"));
   CHECK(f.metric("mcpvisor_andon_pulls_total") >= 1);
   // the bound stated in docs/operations.md for this flood
   CHECK(peak_kb < 256 * 1024);
@@ -172,8 +129,8 @@ TEST_CASE("one flooded session is slowed by its own queue and does not pull "
   auto r = flood(f.s.port, {"--concurrency", "400", "--one-session", "--duration", "2"});
   INFO(r.report);
   CHECK(r.status == 0);
-  CHECK(field(r.report, "errors") == "none");
-  CHECK(number(r.report, "refused_503") == 0);
+  CHECK(report_field(r.report, "errors") == "none");
+  CHECK(report_number(r.report, "refused_503") == 0);
   CHECK(f.metric("mcpvisor_andon_pulls_total") == 0);
 }
 

@@ -1,6 +1,10 @@
 #include "tests/integration/server_fixture.hpp"
 
 #include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
 
 #include <doctest/doctest.h>
 
@@ -59,6 +63,50 @@ bool server_fixture::healthy() {
   auto r = request(http_client::post(R"({"jsonrpc":"2.0","id":2,"method":"ping"})",
                                      session_headers(sid)));
   return r && r->status == 200 && r->body.find("\"result\":{}") != std::string::npos;
+}
+
+load_run run_load(std::vector<std::string> args, std::chrono::seconds limit) {
+  static int runs = 0;
+  auto out = "/tmp/mcpvisor-load-" + std::to_string(::getpid()) + "-"
+             + std::to_string(++runs) + ".json";
+  std::vector<std::string> argv{load_binary(), "--json", out};
+  argv.insert(argv.end(), args.begin(), args.end());
+  process p{argv};
+  load_run r;
+  auto status = p.wait_exit(limit);
+  REQUIRE(status);
+  r.status = *status;
+  std::ifstream f{out};
+  std::stringstream ss;
+  ss << f.rdbuf();
+  r.report = ss.str();
+  std::remove(out.c_str());
+  return r;
+}
+
+std::string report_field(const std::string& json, const std::string& key) {
+  auto at = json.find("\"" + key + "\":");
+  if (at == std::string::npos)
+    return {};
+  at += key.size() + 3;
+  if (json[at] == '"')
+    return json.substr(at + 1, json.find('"', at + 1) - at - 1);
+  return json.substr(at, json.find_first_of(",}", at) - at);
+}
+
+double report_number(const std::string& json, const std::string& key) {
+  auto v = report_field(json, key);
+  return v.empty() ? -1 : std::stod(v);
+}
+
+double admin_metric(int admin_port, const std::string& name) {
+  http_client c{admin_port};
+  REQUIRE(c.send_raw("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+  auto m = c.read_response();
+  REQUIRE(m);
+  auto at = m->body.find("\n" + name + " ");
+  REQUIRE(at != std::string::npos);
+  return std::stod(m->body.substr(at + name.size() + 2));
 }
 
 } // namespace mcpvisor::test

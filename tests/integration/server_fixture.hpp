@@ -42,4 +42,24 @@ struct server_fixture {
   bool healthy();
 };
 
+/// What a run of mcpvisor-load ended with.
+struct load_run {
+  int status = -1;
+  /// Its flat JSON report (--json).
+  std::string report;
+};
+
+/// Runs mcpvisor-load with `args` (after its --json) to its end, at most
+/// `limit`.
+load_run run_load(std::vector<std::string> args, std::chrono::seconds limit);
+
+/// A value of mcpvisor-load's flat JSON report, as text (empty if absent).
+std::string report_field(const std::string& json, const std::string& key);
+
+/// The same as a number (-1 if absent).
+double report_number(const std::string& json, const std::string& key);
+
+/// A metric's value from the admin endpoint on `admin_port`.
+double admin_metric(int admin_port, const std::string& name);
+
 } // namespace mcpvisor::test
