@@ -239,6 +239,13 @@ TEST_CASE("chaos: a killed session, shard or meta-shard comes back with its "
   CHECK(has(killed->body, "chaos: drill"));
   auto shard = a.chaos(R"({"target":"shard","meta":0,"shard":0})");
   CHECK(has(shard->body, R"("supervisor":"shard-0-0")"));
+  // readyz can answer before the meta-shard has even seen its shard's exit:
+  // wait for the restart itself, or the meta-shard's kill below could come
+  // first and make the two restarts one
+  CHECK(eventually([&] {
+    return has(a.admin("GET", "/metrics")->body,
+               "mcpvisor_restarts_total{level=\"shard\"} 1");
+  }));
   CHECK(eventually([&] { return a.admin("GET", "/readyz")->status == 200; }));
   auto meta = a.chaos(R"({"target":"meta_shard","meta":0})");
   CHECK(has(meta->body, R"("supervisor":"meta-0")"));
@@ -254,6 +261,7 @@ TEST_CASE("chaos: a killed session, shard or meta-shard comes back with its "
     updated = updated || has(e, "notifications/resources/updated");
   CHECK(updated);
   auto m = a.admin("GET", "/metrics");
+  INFO(m->body.substr(m->body.find("mcpvisor_restarts_total"), 400));
   CHECK(has(m->body, "mcpvisor_restarts_total{level=\"shard\"} 2"));
   CHECK(has(m->body, "mcpvisor_restarts_total{level=\"meta_shard\"} 1"));
   auto t = a.admin("GET", "/admin/tree?depth=1");
