@@ -55,6 +55,8 @@ void call_link::cancel() {
 
 bool submit_call(worker_pool& workers, call_ptr call,
                  std::shared_ptr<call_link> link, caf::actor owner) {
+  auto deadline = call->deadline();
+  auto what = call->target();
   return workers.submit([call = std::move(call), link = std::move(link),
                          owner = std::move(owner)] {
     std::string crash;
@@ -68,7 +70,7 @@ bool submit_call(worker_pool& workers, call_ptr call,
     auto done = event::of(event::kind::call_done, std::move(crash));
     done.call = call;
     caf::anon_send(owner, event_atom::value, std::move(done));
-  });
+  }, deadline, std::move(what));
 }
 
 } // namespace mcpvisor::actors

@@ -49,6 +49,7 @@ parse_result parse_command_line(int argc, char** argv) {
   CLI::App app{"mcpvisor: an MCP server runtime supervised like an OTP "
                "system"};
   app.set_config("--config", "", "read options from a TOML file");
+  app.set_version_flag("--version", std::string{protocol::server_info{}.version});
   std::string listen = "127.0.0.1:8080";
   app.add_option("--listen", listen,
                  "serve MCP at http://HOST:PORT/mcp")
@@ -124,6 +125,9 @@ parse_result parse_command_line(int argc, char** argv) {
   app.add_option("--workers", rt.workers, "threads running tool handlers")
     ->capture_default_str()
     ->check(CLI::Range(1, 1024));
+  add_duration(app, "--drain-timeout", opts.drain_timeout,
+               "at shutdown, how long running handlers are waited for; the "
+               "process then exits with status 3 without them");
   app.add_option("--worker-queue", rt.worker_queue,
                  "handler runs waiting for a thread before new ones are refused")
     ->capture_default_str();
@@ -154,6 +158,10 @@ parse_result parse_command_line(int argc, char** argv) {
     ->check(CLI::Range(1, 100000));
   app.add_option("--max-subscriptions", eng.max_subscriptions,
                  "resource subscriptions per session")
+    ->capture_default_str();
+  app.add_option("--max-result-bytes", eng.max_result_bytes,
+                 "largest encoded result of a tool, resource or prompt; a "
+                 "larger one is answered with an error")
     ->capture_default_str();
   add_duration(app, "--input-timeout", eng.input_timeout,
                "deadline of a server-to-client request");

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <variant>
 
@@ -26,6 +27,9 @@ struct options {
   transports::admin_config admin_cfg;
   /// `--chaos JSON`: crash-injection orders run from start-up.
   std::vector<std::string> chaos;
+  /// `--drain-timeout`: how long handlers still running at shutdown are
+  /// waited for before the process exits without them.
+  std::chrono::seconds drain_timeout{10};
 };
 
 /// Either options, or the exit status to leave with at once (after --help,

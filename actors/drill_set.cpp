@@ -7,6 +7,7 @@
 #include <chrono>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "actors/tool_sets.hpp"
 
@@ -78,13 +79,33 @@ tool_definition bump() {
   return t;
 }
 
+tool_definition hang() {
+  tool_definition t;
+  t.name = "hang";
+  t.title = "Hang";
+  t.description = "Blocks its worker thread for `ms` milliseconds and ignores "
+                  "cancellation, as a handler stuck in a system call does. "
+                  "Its caller is answered at the tool's one-second deadline; "
+                  "the worker pool replaces the stuck thread.";
+  t.input_schema = ms_schema;
+  t.annotations = {"Hang", true, false, true, false};
+  t.timeout = std::chrono::seconds{1};
+  t.handler = [](call_context& ctx) {
+    auto* ms = find_member(&ctx.arguments(), "ms");
+    std::this_thread::sleep_for(
+      std::chrono::milliseconds{ms != nullptr ? ms->GetInt64() : 0});
+    return tool_result::text("woke up");
+  };
+  return t;
+}
+
 } // namespace
 
 std::optional<std::string> add_drill_set(catalog& cat, tool_set& set,
                                          const tool_set_options& opts) {
   if (auto err = add_default_set(cat, set, opts))
     return err;
-  for (auto t : {crash(), sleep(), bump()})
+  for (auto t : {crash(), sleep(), bump(), hang()})
     if (auto err = cat.add_tool(std::move(t)))
       return err;
   return std::nullopt;

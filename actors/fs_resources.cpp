@@ -73,21 +73,47 @@ std::optional<std::string> resolve(const std::string& root,
   return real;
 }
 
-read_result read_file(const std::string& root, call_context& ctx) {
-  auto lexical = file_uri_path(ctx.uri());
+/// Opens the regular file `uri` names under `root`; -1 if it names nothing
+/// there. Non-blocking, so that a FIFO or a device cannot hold the thread,
+/// and checked with fstat on what was opened, never stat before open.
+int open_regular(const std::string& root, std::string_view uri,
+                 std::string* real_path = nullptr, struct stat* info = nullptr) {
+  auto lexical = file_uri_path(uri);
   if (!lexical || !path_within(root, *lexical))
-    return read_result::missing();
+    return -1;
   auto real = resolve(root, *lexical);
   if (!real)
-    return read_result::missing();
-  int fd = ::open(real->c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    return -1;
+  int fd = ::open(real->c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0)
-    return read_result::missing();
+    return -1;
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    return read_result::missing();
+    return -1;
   }
+  if (real_path != nullptr)
+    *real_path = std::move(*real);
+  if (info != nullptr)
+    *info = st;
+  return fd;
+}
+
+/// Whether `uri` names a regular file under `root` (resources/subscribe).
+bool file_exists(const std::string& root, std::string_view uri) {
+  int fd = open_regular(root, uri);
+  if (fd < 0)
+    return false;
+  ::close(fd);
+  return true;
+}
+
+read_result read_file(const std::string& root, call_context& ctx) {
+  std::string real;
+  struct stat st {};
+  int fd = open_regular(root, ctx.uri(), &real, &st);
+  if (fd < 0)
+    return read_result::missing();
   if (static_cast<size_t>(st.st_size) > max_file_bytes) {
     ::close(fd);
     throw tool_error("file is larger than "
@@ -104,7 +130,7 @@ read_result read_file(const std::string& root, call_context& ctx) {
   }
   ::close(fd);
   data.resize(got);
-  auto mime = mime_for(*real);
+  auto mime = mime_for(real);
   read_result r;
   if (looks_textual(data) && mime.rfind("image/", 0) != 0
       && mime != "application/pdf")
@@ -131,6 +157,7 @@ std::optional<std::string> add_file_resources(catalog& cat,
   t.title = "Files";
   t.description = "Files under " + root + " (read-only)";
   t.handler = [root](call_context& ctx) { return read_file(root, ctx); };
+  t.exists = [root](std::string_view uri) { return file_exists(root, uri); };
   t.complete["path"] = [root](std::string_view prefix, const uri_template::variables&) {
     std::vector<std::string> out;
     std::error_code ec;

@@ -5,6 +5,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <thread>
 
@@ -93,7 +94,8 @@ int main(int argc, char** argv) {
     log::info("ready", {{"transport", "stdio"}, {"tools", opts.tools},
                         {"admin", admin_url}});
     stdio_thread = std::thread{[&] {
-      transports::serve_stdio(gw, opts.engine.limits.max_message_bytes);
+      transports::serve_stdio(gw, opts.engine.limits.max_message_bytes,
+                              opts.http.max_queued_bytes);
       log::info("stdin closed");
       n.stop();
     }};
@@ -124,6 +126,14 @@ int main(int argc, char** argv) {
   if (stdio_thread.joinable()) {
     // stdin may still be open after SIGTERM: do not wait for it
     stdio_thread.detach();
+  }
+  // handlers still running get the drain time; a stuck one does not hold
+  // the process: it exits without destroying what such a thread still uses
+  if (!n.rt().workers().stop(opts.drain_timeout)) {
+    log::error("handlers were still running after the drain time; exiting "
+               "without them",
+               {{"drain_timeout_s", std::to_string(opts.drain_timeout.count())}});
+    std::_Exit(3);
   }
   if (status == 0)
     log::info("stopped");

@@ -247,9 +247,10 @@ private:
     std::reverse(h.queued.begin(), h.queued.end());
     auto replayed = std::to_string(std::count_if(
       h.calls.begin(), h.calls.end(), [](auto& c) { return c.replay; }));
-    log::write(h.calls.empty() && h.queued.empty() ? log::level::debug
-                                                   : log::level::info,
-               "session restarted",
+    // a new session's first messages wait in a handover too: only a
+    // successor of an actor that stopped abnormally is a restart
+    log::write(h.after_crash ? log::level::info : log::level::debug,
+               h.after_crash ? "session restarted" : "session started",
                {{"session", text_id()}, {"calls_run_again", replayed},
                 {"calls_in_flight", std::to_string(h.calls.size())},
                 {"messages_queued", std::to_string(h.queued.size())}});
@@ -281,6 +282,7 @@ private:
     auto h = std::move(recovering_);
     if (h == nullptr)
       h = std::make_unique<session_handover>();
+    h->after_crash = true;
     std::vector<inbound_ptr> queued;
     if (st_ != nullptr) {
       h->streams = std::move(st_->streams);

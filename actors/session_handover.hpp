@@ -38,6 +38,9 @@ struct session_handover {
 
   /// Messages that reached the session but were not taken yet, in order.
   std::vector<inbound_ptr> queued;
+
+  /// Left by an actor that stopped abnormally (not a first start's queue).
+  bool after_crash = false;
 };
 
 } // namespace mcpvisor::actors

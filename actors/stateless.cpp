@@ -1,6 +1,9 @@
 #include "actors/stateless.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <map>
+#include <optional>
 #include <stdexcept>
 
 #include <caf/actor_system.hpp>
@@ -70,6 +73,11 @@ public:
         for (auto& [ptr, c] : calls_)
           if (ptr->id() == e.id)
             emit(c, std::move(e.text), false, 0);
+        return;
+      case event::kind::tick:
+        if (tick_at_ && std::chrono::steady_clock::now() >= *tick_at_)
+          tick_at_.reset();
+        expire_calls();
         return;
       case event::kind::crash:
         throw std::runtime_error(e.text);
@@ -164,7 +172,49 @@ private:
                                             "handler thread is free, retry "
                                             "later"));
       calls_.erase(call.get());
+      return;
     }
+    schedule_tick();
+  }
+
+  /// Worker calls past their deadline are answered now, even if their
+  /// handler never returns (it is told to stop; a stuck one is left to
+  /// the worker pool's watchdog).
+  void expire_calls() {
+    auto now = std::chrono::steady_clock::now();
+    for (auto it = calls_.begin(); it != calls_.end();) {
+      if (it->first->deadline() > now) {
+        ++it;
+        continue;
+      }
+      it->second.link->cancel();
+      emit(it->second, protocol::encode_error(it->first->id(),
+                                              protocol::errc::internal_error,
+                                              "the request timed out"),
+           true, 0);
+      it = calls_.erase(it);
+    }
+    schedule_tick();
+  }
+
+  /// A timer for the earliest deadline of the calls in flight (a stale
+  /// one that arrives later finds nothing to expire).
+  void schedule_tick() {
+    if (calls_.empty())
+      return;
+    auto next = std::chrono::steady_clock::time_point::max();
+    for (auto& [ptr, c] : calls_)
+      next = std::min(next, ptr->deadline());
+    if (next == std::chrono::steady_clock::time_point::max()
+        || (tick_at_ && *tick_at_ <= next))
+      return;
+    tick_at_ = next;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      next - std::chrono::steady_clock::now());
+    delayed_anon_send(caf::actor_cast<caf::actor>(this),
+                      std::max(left, std::chrono::milliseconds{0})
+                        + std::chrono::milliseconds{1},
+                      event_atom::value, event::of(event::kind::tick));
   }
 
   void finish(const call_ptr& call, in_flight& c) {
@@ -180,6 +230,7 @@ private:
   runtime& rt_;
   supervision::mailbox_gauge* gauge_;
   std::map<const protocol::pending_call*, in_flight> calls_;
+  std::optional<std::chrono::steady_clock::time_point> tick_at_;
 };
 
 } // namespace

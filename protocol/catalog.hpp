@@ -99,6 +99,10 @@ struct resource_template_definition {
   cache_hint cache;
   execution exec = execution::worker;
   read_handler handler;
+  /// Whether a URI the template matches names a resource that exists now;
+  /// resources/subscribe refuses others with -32002. Unset: every match
+  /// exists. Called on the session's thread: it must not block.
+  std::function<bool(std::string_view uri)> exists;
   /// Completion per template variable.
   std::map<std::string, completer> complete;
 };

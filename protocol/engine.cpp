@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 
 namespace mcpvisor::protocol {
 
@@ -160,6 +161,16 @@ void push_result(engine_output& out, const scope& s, const request_id& id,
   o.stream = id;
   o.final = true;
   out.messages.push_back(std::move(o));
+}
+
+/// Whether `uri` names a resource a client may subscribe to: a listed one,
+/// or a template match that exists.
+bool resource_exists(const catalog_snapshot& snap, std::string_view uri) {
+  if (snap.find_resource(uri) != nullptr)
+    return true;
+  uri_template::variables vars;
+  auto* tmpl = snap.match_template(uri, vars);
+  return tmpl != nullptr && (!tmpl->def.exists || tmpl->def.exists(uri));
 }
 
 // -- params helpers -----------------------------------------------------------
@@ -674,6 +685,17 @@ bool complete_round(const scope& s, pending_call& call, engine_output& out) {
     return true;
   }
   auto result = encode_outcome(call);
+  if (auto limit = s.srv.config().max_result_bytes; result.size() > limit) {
+    auto what = call.what() == pending_call::kind::resource ? "the resource"
+                                                            : "the result";
+    push_error(out, id, errc::internal_error,
+               std::string{what} + " is too large to send: "
+                 + std::to_string(result.size()) + " bytes encoded, the limit is "
+                 + std::to_string(limit),
+               R"({"size":)" + std::to_string(result.size()) + R"(,"limit":)"
+                 + std::to_string(limit) + '}');
+    return true;
+  }
   const cache_hint* cache = nullptr;
   cache_hint hint;
   if (call.what() == pending_call::kind::resource) {
@@ -858,10 +880,7 @@ void session::request(message& msg, engine_output& out) {
       push_result(out, s, msg.id, "{}");
       return;
     }
-    auto snap = srv_.cat().current();
-    uri_template::variables vars;
-    if (snap->find_resource(*uri) == nullptr
-        && snap->match_template(*uri, vars) == nullptr) {
+    if (!resource_exists(*srv_.cat().current(), *uri)) {
       std::string data = R"({"uri":)";
       append_quoted(data, *uri);
       data += '}';
@@ -1158,8 +1177,15 @@ std::optional<std::string> argument_text(const json_value& v) {
     return std::string{v.GetBool() ? "true" : "false"};
   if (v.IsInt64())
     return std::to_string(v.GetInt64());
-  if (v.IsDouble() && std::floor(v.GetDouble()) == v.GetDouble())
-    return std::to_string(static_cast<int64_t>(v.GetDouble()));
+  if (v.IsUint64())
+    return std::to_string(v.GetUint64());
+  if (v.IsDouble() && std::isfinite(v.GetDouble())
+      && std::floor(v.GetDouble()) == v.GetDouble()) {
+    // beyond 2^63 a cast would be undefined (found by the engine fuzz target)
+    char buf[400];
+    std::snprintf(buf, sizeof(buf), "%.0f", v.GetDouble());
+    return std::string{buf};
+  }
   return std::nullopt;
 }
 
@@ -1347,8 +1373,10 @@ void serve_stateless(const server_context& srv, message& msg,
     l.resources = flag("resourcesListChanged");
     if (auto* uris = find_member(filter, "resourceSubscriptions");
         uris != nullptr && uris->IsArray()) {
+      auto snap = srv.cat().current();
       for (auto& u : uris->GetArray())
-        if (u.IsString() && l.uris.size() < srv.config().max_subscriptions)
+        if (u.IsString() && l.uris.size() < srv.config().max_subscriptions
+            && resource_exists(*snap, {u.GetString(), u.GetStringLength()}))
           l.uris.emplace_back(u.GetString(), u.GetStringLength());
     }
     std::string honored = "{";

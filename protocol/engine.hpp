@@ -41,6 +41,9 @@ struct engine_config {
   log_level session_log_level = log_level::info;
   /// Completion values returned at most.
   size_t max_completions = 100;
+  /// Largest encoded result of a tool, resource or prompt handler; a larger
+  /// one is answered with an error that says so.
+  size_t max_result_bytes = 32 * 1024 * 1024;
 };
 
 /// What every session and request of one server shares.

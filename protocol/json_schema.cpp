@@ -1,6 +1,7 @@
 #include "protocol/json_schema.hpp"
 
 #include <cmath>
+#include <limits>
 #include <unordered_map>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -322,6 +323,10 @@ private:
       fail(std::string{key} + " must be a non-negative integer");
       return std::nullopt;
     }
+    // a count past what size_t holds is no limit at all (a cast would be
+    // undefined; found by tests/fuzz/json_schema_fuzz.cpp)
+    if (v.GetDouble() >= 18446744073709551615.0)
+      return std::numeric_limits<size_t>::max();
     return static_cast<size_t>(v.GetDouble());
   }
 
@@ -741,16 +746,18 @@ private:
     for (auto& m : v.GetObject()) {
       std::string_view key{m.name.GetString(), m.name.GetStringLength()};
       bool matched = false;
-      for (auto& [name, idx] : n.properties) {
-        if (name == key) {
+      for (auto& prop : n.properties) {
+        auto idx = prop.second; // a copy: lambdas do not capture bindings in clang 14
+        if (prop.first == key) {
           matched = true;
           if (!fold(at(key, [&] { return check(idx, m.value, rd); })))
             return false;
           break;
         }
       }
-      for (auto& [re, idx] : n.pattern_properties) {
-        if (re->search(key)) {
+      for (auto& pattern : n.pattern_properties) {
+        auto idx = pattern.second;
+        if (pattern.first->search(key)) {
           matched = true;
           if (!fold(at(key, [&] { return check(idx, m.value, rd); })))
             return false;

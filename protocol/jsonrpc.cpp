@@ -1,6 +1,7 @@
 #include "protocol/jsonrpc.hpp"
 
 #include <array>
+#include <cstring>
 #include <functional>
 
 #include <rapidjson/error/en.h>
@@ -66,6 +67,8 @@ public:
   }
 
   const char* violation = nullptr;
+  /// The violation is text that is not UTF-8, not a limit.
+  bool bad_encoding = false;
 
   bool Null() {
     return item() && doc_.Null();
@@ -92,10 +95,10 @@ public:
     return item() && doc_.RawNumber(str, len, copy);
   }
   bool String(const char* str, rapidjson::SizeType len, bool copy) {
-    return item() && string_ok(len) && doc_.String(str, len, copy);
+    return item() && string_ok(str, len) && doc_.String(str, len, copy);
   }
   bool Key(const char* str, rapidjson::SizeType len, bool copy) {
-    if (!string_ok(len))
+    if (!string_ok(str, len))
       return false;
     if (++counts_[depth_ - 1] > limits_.max_object_members)
       return fail("too many members in an object");
@@ -127,8 +130,21 @@ private:
     return false;
   }
 
-  bool string_ok(rapidjson::SizeType len) {
-    return len <= limits_.max_string_bytes || fail("string too long");
+  bool string_ok(const char* str, rapidjson::SizeType len) {
+    if (len > limits_.max_string_bytes)
+      return fail("string too long");
+    // RapidJSON decodes an unpaired surrogate escape ("\udc00") into bytes
+    // that are not UTF-8; answering with them would not be JSON (found by
+    // tests/fuzz/engine_fuzz.cpp). Encoded surrogates start 0xED 0xA0-0xBF.
+    for (auto* p = static_cast<const char*>(std::memchr(str, '\xED', len));
+         p != nullptr && p + 1 < str + len;
+         p = static_cast<const char*>(std::memchr(p + 1, '\xED',
+                                                  static_cast<size_t>(str + len - p - 1))))
+      if (static_cast<unsigned char>(p[1]) >= 0xA0) {
+        bad_encoding = true;
+        return fail("an unpaired surrogate escape in a string");
+      }
+    return true;
   }
 
   /// Counts an array element (object members are counted by Key).
@@ -174,6 +190,11 @@ std::optional<decode_error> decode(std::string text, message& out,
     return decode_error{errc::parse_error, "parse error: NUL byte in message",
                         {}};
   out.text_ = std::move(text);
+  out.size_ = out.text_.size();
+  // RapidJSON's UTF-8 validation reads up to three bytes after a lead byte
+  // before it looks for the terminator: the buffer must hold them (found by
+  // tests/fuzz/jsonrpc_fuzz.cpp)
+  out.text_.append(4, '\0');
   out.doc_.SetNull();
   out.pool_.Clear();
   limiting_handler handler{out.doc_, limits};
@@ -188,9 +209,13 @@ std::optional<decode_error> decode(std::string text, message& out,
     parsed = reader.Parse<flags>(in, handler);
     return !parsed.IsError();
   };
-  // Insitu parsing needs a terminated buffer: std::string guarantees it.
   out.doc_.Populate(generator);
   if (!parsed) {
+    if (handler.bad_encoding)
+      return decode_error{errc::parse_error,
+                          std::string{"invalid UTF-8 in message: "}
+                            + handler.violation,
+                          {}};
     if (handler.violation != nullptr)
       return invalid(std::string{"message exceeds a limit: "}
                      + handler.violation);

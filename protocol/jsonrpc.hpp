@@ -141,7 +141,7 @@ public:
 
   /// Size of the text this message was decoded from.
   size_t size() const noexcept {
-    return text_.size();
+    return size_;
   }
 
 private:
@@ -149,6 +149,7 @@ private:
   decode(std::string text, message& out, const decode_limits& limits);
 
   std::string text_;
+  size_t size_ = 0;
   alignas(8) char arena_[2048];
   rapidjson::MemoryPoolAllocator<> pool_;
   json_document doc_;

@@ -1,7 +1,6 @@
 #include "transports/admin_server.hpp"
 
 #include <atomic>
-#include <charconv>
 #include <thread>
 
 #include <boost/asio.hpp>
@@ -13,6 +12,8 @@
 #include "actors/admin.hpp"
 #include "actors/log.hpp"
 #include "transports/admin_page.hpp"
+#include "transports/admin_routes.hpp"
+#include "transports/http_reader.hpp"
 #include "transports/http_rules.hpp"
 #include "transports/listener.hpp"
 
@@ -33,30 +34,6 @@ std::string json_error(std::string_view text) {
   log::escape_json(out, text);
   out += "\"}";
   return out;
-}
-
-/// Parses a decimal number that must fill `text`.
-template <class T>
-bool number(std::string_view text, T& out) {
-  auto end = text.data() + text.size();
-  auto [p, ec] = std::from_chars(text.data(), end, out);
-  return ec == std::errc{} && p == end && !text.empty();
-}
-
-/// The value of `key` in a query string, or empty.
-std::string_view query_value(std::string_view query, std::string_view key) {
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    auto pair = query.substr(0, amp);
-    auto eq = pair.find('=');
-    if (pair.substr(0, eq) == key)
-      return eq == std::string_view::npos ? std::string_view{}
-                                          : pair.substr(eq + 1);
-    if (amp == std::string_view::npos)
-      break;
-    query.remove_prefix(amp + 1);
-  }
-  return {};
 }
 
 } // namespace
@@ -90,9 +67,8 @@ struct admin_server::impl {
   tcp::acceptor acceptor;
   origin_policy origins;
   std::thread thread;
+  std::unique_ptr<accept_loop> acceptor_loop;
   std::atomic<bool> stopping{false};
-
-  void accept();
 };
 
 namespace {
@@ -116,28 +92,37 @@ public:
 
 private:
   void read() {
-    parser_.emplace();
-    parser_->body_limit(max_body);
-    parser_->header_limit(16 * 1024);
+    reader_.emplace(read_limits{16 * 1024, max_body});
     stream_.expires_after(read_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       self->on_read(ec);
-                     });
+    parse_buffered();
   }
 
-  void on_read(beast::error_code ec) {
-    if (ec == http::error::body_limit) {
-      send(413, json_error("request body too large"), false);
+  void parse_buffered() {
+    auto data = buffer_.data();
+    buffer_.consume(reader_->feed(
+      {static_cast<const char*>(data.data()), data.size()}));
+    if (auto& refused = reader_->refusal()) {
+      send(refused->status, json_error(refused->text), false);
       return;
     }
-    if (ec) {
-      beast::error_code ignored;
-      stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    if (reader_->done()) {
+      req_ = reader_->release();
+      reader_.reset();
+      route();
       return;
     }
-    req_ = parser_->release();
-    route();
+    stream_.async_read_some(buffer_.prepare(16 * 1024),
+                            [self = shared_from_this()](beast::error_code ec,
+                                                       size_t n) {
+                              if (ec) {
+                                beast::error_code ignored;
+                                self->stream_.socket().shutdown(
+                                  tcp::socket::shutdown_both, ignored);
+                                return;
+                              }
+                              self->buffer_.commit(n);
+                              self->parse_buffered();
+                            });
   }
 
   bool authorized() const {
@@ -155,11 +140,6 @@ private:
   }
 
   void route() {
-    auto target = std::string_view{req_.target().data(), req_.target().size()};
-    auto q = target.find('?');
-    auto path = target.substr(0, q);
-    auto query = q == std::string_view::npos ? std::string_view{}
-                                             : target.substr(q + 1);
     auto host = req_[http::field::host];
     auto origin = req_[http::field::origin];
     if (!srv_.origins.host_ok({host.data(), host.size()})
@@ -168,22 +148,10 @@ private:
       send(403, json_error("forbidden: Host or Origin is not allowed"));
       return;
     }
-    auto method = req_.method();
-    bool get = method == http::verb::get;
-    bool post = method == http::verb::post;
-    // the page holds no data: it is served without the token, and its
-    // script sends the token (from the URL fragment) with every call
-    if (path == "/admin") {
-      send(302, {}, true, "/admin/");
-      return;
-    }
-    if (path == "/admin/") {
-      if (!get)
-        return not_allowed("GET");
-      send(200, std::string{admin_page()}, true, {}, "text/html; charset=utf-8");
-      return;
-    }
-    if (!authorized()) {
+    auto method = req_.method_string();
+    auto r = route_admin({method.data(), method.size()},
+                         {req_.target().data(), req_.target().size()});
+    if (r.needs_token && !authorized()) {
       send(401, json_error("unauthorized: send Authorization: Bearer <token>"));
       return;
     }
@@ -192,64 +160,42 @@ private:
         self->send(a.status, std::move(a.body), true, {}, a.content_type);
       });
     };
-    if (path == "/healthz")
-      return get ? answer(srv_.api.health()) : not_allowed("GET");
-    if (path == "/readyz")
-      return get ? answer(srv_.api.ready()) : not_allowed("GET");
-    if (path == "/metrics")
-      return get ? answer(srv_.api.metrics()) : not_allowed("GET");
-    if (path == "/admin/andon") {
-      if (get)
-        return answer(srv_.api.andon());
-      if (post)
-        return answer(srv_.api.andon(req_.body()));
-      return not_allowed("GET, POST");
-    }
-    if (path == "/admin/chaos") {
-      if (!post)
-        return not_allowed("POST");
-      srv_.api.chaos(req_.body(), reply);
-      return;
-    }
-    if (path == "/admin/tree") {
-      if (!get)
-        return not_allowed("GET");
-      int depth = 3;
-      auto d = query_value(query, "depth");
-      if (!d.empty() && (!number(d, depth) || depth < 0 || depth > 16)) {
-        send(400, json_error("depth must be a number from 0 to 16"));
+    auto& api = srv_.api;
+    switch (r.op) {
+      case admin_op::refuse:
+        allow_ = r.allow;
+        send(r.status, json_error(r.error));
         return;
-      }
-      srv_.api.tree(depth, reply);
-      return;
-    }
-    constexpr std::string_view tree_prefix = "/admin/tree/";
-    if (path.substr(0, tree_prefix.size()) == tree_prefix) {
-      if (!get)
-        return not_allowed("GET");
-      auto rest = path.substr(tree_prefix.size());
-      auto slash = rest.find('/');
-      uint32_t meta = 0;
-      uint32_t shard = 0;
-      if (slash == std::string_view::npos
-          || !number(rest.substr(0, slash), meta)
-          || !number(rest.substr(slash + 1), shard)) {
-        send(404, json_error("not found: use /admin/tree/META/SHARD"));
+      case admin_op::redirect_page:
+        send(302, {}, true, "/admin/");
         return;
-      }
-      srv_.api.shard(meta, shard, query_value(query, "cursor"), reply);
-      return;
+      case admin_op::page:
+        send(200, std::string{admin_page()}, true, {}, "text/html; charset=utf-8");
+        return;
+      case admin_op::health:
+        return answer(api.health());
+      case admin_op::ready:
+        return answer(api.ready());
+      case admin_op::metrics:
+        return answer(api.metrics());
+      case admin_op::andon_get:
+        return answer(api.andon());
+      case admin_op::andon_set:
+        return answer(api.andon(req_.body()));
+      case admin_op::chaos:
+        api.chaos(req_.body(), reply);
+        return;
+      case admin_op::tree:
+        api.tree(r.depth, reply);
+        return;
+      case admin_op::shard:
+        api.shard(r.meta, r.shard, r.cursor, reply);
+        return;
     }
-    send(404, json_error("not found"));
   }
 
   void answer(actors::admin_answer a) {
     send(a.status, std::move(a.body), true, {}, a.content_type);
-  }
-
-  void not_allowed(std::string_view allow) {
-    allow_ = allow;
-    send(405, json_error("method not allowed"));
   }
 
   void send(int status, std::string body, bool keep = true,
@@ -278,32 +224,37 @@ private:
                           beast::error_code ignored;
                           self->stream_.socket().shutdown(
                             tcp::socket::shutdown_send, ignored);
+                          if (!ec)
+                            self->linger();
                           return;
                         }
                         self->read();
                       });
   }
 
+  /// Reads and drops what the client still sends (at most 1 MiB, 2 s)
+  /// before the socket closes, so that the answer is not lost to a reset.
+  void linger(size_t dropped = 0) {
+    if (dropped == 0)
+      stream_.expires_after(std::chrono::seconds{2});
+    buffer_.clear();
+    stream_.async_read_some(buffer_.prepare(16 * 1024),
+                            [self = shared_from_this(), dropped](
+                              beast::error_code ec, size_t n) {
+                              if (!ec && dropped + n <= 1024 * 1024)
+                                self->linger(dropped + n);
+                            });
+  }
+
   beast::tcp_stream stream_;
   admin_server::impl& srv_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<request_reader> reader_;
   request req_;
   std::string allow_;
 };
 
 } // namespace
-
-void admin_server::impl::accept() {
-  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec,
-                                                      tcp::socket s) {
-    if (stopping.load())
-      return;
-    if (!ec)
-      std::make_shared<admin_connection>(std::move(s), *this)->start();
-    accept();
-  });
-}
 
 admin_server::admin_server(actors::admin& api, admin_config cfg)
   : impl_(std::make_unique<impl>(api, std::move(cfg))) {
@@ -327,8 +278,16 @@ std::optional<std::string> admin_server::start() {
     return "invalid admin address '" + s.cfg.host + "'";
   if (auto failed = listen_on(s.acceptor, addr, s.cfg.host, s.cfg.port))
     return failed;
-  s.accept();
-  s.thread = std::thread{[&s] { s.ioc.run(); }};
+  s.acceptor_loop = std::make_unique<accept_loop>(
+    s.ioc, s.acceptor,
+    [&s](tcp::socket sock) {
+      std::make_shared<admin_connection>(std::move(sock), s)->start();
+    },
+    [](const std::string& error) {
+      log::warn("admin accept failed; retrying in 50 ms", {{"error", error}});
+    });
+  s.acceptor_loop->start();
+  s.thread = std::thread{[&s] { run_io(s.ioc, "admin"); }};
   return std::nullopt;
 }
 

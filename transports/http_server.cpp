@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -15,6 +16,7 @@
 #include "actors/gateway.hpp"
 #include "actors/log.hpp"
 #include "protocol/engine.hpp"
+#include "transports/http_reader.hpp"
 #include "transports/http_rules.hpp"
 #include "transports/listener.hpp"
 
@@ -99,13 +101,13 @@ struct http_server::impl {
   std::atomic<size_t> open{0};
   std::mutex mtx;
   std::vector<std::weak_ptr<connection>> conns;
+  /// Notified (under `mtx`) when the last connection is gone.
+  std::condition_variable all_closed;
   std::unique_ptr<net::steady_timer> keepalive_timer;
-  /// Accepting pauses on this timer while the process is out of file
-  /// descriptors: the waiting connections stay in the listen backlog.
-  std::unique_ptr<net::steady_timer> accept_pause;
+  std::unique_ptr<accept_loop> acceptor_loop;
   std::atomic<bool> stopping{false};
 
-  void accept();
+  void take(tcp::socket socket);
   void tick_keepalive();
 };
 
@@ -166,7 +168,10 @@ public:
   }
 
   ~connection() {
-    srv_.open.fetch_sub(1, std::memory_order_relaxed);
+    if (srv_.open.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      std::lock_guard<std::mutex> guard{srv_.mtx};
+      srv_.all_closed.notify_all();
+    }
     srv_.gw.stats().connections_open.fetch_sub(1, std::memory_order_relaxed);
   }
 
@@ -184,6 +189,41 @@ public:
     net::post(stream_.get_executor(), [self = shared_from_this()] {
       self->fail();
     });
+  }
+
+  /// The server stops: a request still waiting gets an answer that says
+  /// so (a 503, or an error event on its stream), then the connection
+  /// closes once that is written; an idle connection closes at once.
+  void stop_serving() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->current_ == nullptr)
+        self->fail();
+      else
+        self->answer_and_close(503, "the server is shutting down; retry");
+    });
+  }
+
+  /// Answers the request under way with `status` and `text` (an error event
+  /// if its stream is open already), then closes once that is written.
+  void answer_and_close(int status, std::string_view text) {
+    if (closed_)
+      return;
+    keep_alive_ = false;
+    close_after_write_ = true;
+    auto ex = current_weak_.lock();
+    bool answered = current_ == nullptr ? false
+                    : ex != nullptr     ? ex->answered.exchange(true)
+                                        : current_streaming_;
+    auto body = error_body(current_ != nullptr ? current_id_ : protocol::request_id{},
+                           protocol::errc::internal_error, text);
+    if (!answered) {
+      write_response(status, body, {});
+    } else if (current_streaming_) {
+      if (!current_id_.empty())
+        send_event_raw(std::move(body));
+      enqueue("0\r\n\r\n");
+    }
+    finish_exchange();
   }
 
   // -- called on the strand by exchanges --------------------------------------
@@ -283,54 +323,61 @@ private:
     if (closed_ || reading_)
       return;
     reading_ = true;
-    parser_.emplace();
-    parser_->header_limit(static_cast<uint32_t>(srv_.cfg.max_header_bytes));
-    parser_->body_limit(srv_.cfg.max_body_bytes);
+    reader_.emplace(read_limits{srv_.cfg.max_header_bytes,
+                                srv_.cfg.max_body_bytes});
     stream_.expires_after(srv_.cfg.read_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       self->on_read(ec);
-                     });
+    parse_buffered();
   }
 
-  void on_read(beast::error_code ec) {
-    reading_ = false;
-    if (ec == http::error::body_limit) {
+  /// Feeds what is buffered to the reader; reads more if it needs more.
+  void parse_buffered() {
+    auto data = buffer_.data();
+    buffer_.consume(reader_->feed(
+      {static_cast<const char*>(data.data()), data.size()}));
+    if (auto& refused = reader_->refusal()) {
+      reading_ = false;
       keep_alive_ = false;
-      write_response(413, error_body({}, protocol::errc::invalid_request,
-                                     "request body larger than "
-                                       + std::to_string(srv_.cfg.max_body_bytes)
-                                       + " bytes"),
-                     {});
       close_after_write_ = true;
+      write_response(refused->status,
+                     error_body({}, protocol::errc::invalid_request,
+                                refused->text),
+                     {});
+      next_when_flushed();
       return;
     }
-    if (ec == http::error::header_limit) {
-      keep_alive_ = false;
-      write_response(431, error_body({}, protocol::errc::invalid_request,
-                                     "request headers too large"),
-                     {});
-      close_after_write_ = true;
-      return;
-    }
-    if (ec) {
-      // end of stream, timeout, reset, or a request that is not HTTP
-      if (ec != http::error::end_of_stream && ec != beast::error::timeout
-          && ec != net::error::operation_aborted
-          && ec != net::error::connection_reset && ec != net::error::eof) {
-        keep_alive_ = false;
-        write_response(400, error_body({}, protocol::errc::invalid_request,
-                                       "malformed HTTP request"),
-                       {});
-        close_after_write_ = true;
-        return;
+    if (reader_->done()) {
+      reading_ = false;
+      auto req = reader_->release();
+      reader_.reset();
+      keep_alive_ = req.keep_alive();
+      try {
+        handle(req);
+      } catch (const std::exception& e) {
+        // nothing a request brings may take more than its own connection
+        log::error("handling an HTTP request failed; its connection closes",
+                   {{"error", e.what()}});
+        answer_and_close(500, "internal error while handling the request");
       }
+      return;
+    }
+    // the reader holds less than its header limit unparsed, so the buffer
+    // stays within that limit plus one read
+    stream_.async_read_some(buffer_.prepare(16 * 1024),
+                            [self = shared_from_this()](beast::error_code ec,
+                                                       size_t n) {
+                              self->on_read(ec, n);
+                            });
+  }
+
+  void on_read(beast::error_code ec, size_t n) {
+    if (ec) {
+      // end of stream, timeout or reset: nobody is left to answer
+      reading_ = false;
       fail();
       return;
     }
-    auto req = parser_->release();
-    keep_alive_ = req.keep_alive();
-    handle(req);
+    buffer_.commit(n);
+    parse_buffered();
   }
 
   /// While an exchange runs the connection keeps one read open, to notice
@@ -451,13 +498,16 @@ private:
   void enqueue(std::string bytes) {
     if (closed_)
       return;
-    queued_ += bytes.size();
-    out_.push_back(std::move(bytes));
-    if (queued_ > srv_.cfg.max_queued_bytes) {
-      // a client that does not read its stream is cut off
+    if (!out_.empty() && queued_ - out_.front().size() > srv_.cfg.max_queued_bytes) {
+      // a client that left this much unread behind the write under way,
+      // and is sent more, does not read its stream: it is cut off (one
+      // answer larger than the limit still goes out; its size is bounded
+      // by --max-result-bytes)
       fail();
       return;
     }
+    queued_ += bytes.size();
+    out_.push_back(std::move(bytes));
     if (!writing_)
       write_next();
   }
@@ -585,7 +635,10 @@ private:
     if (close_after_write_ || !keep_alive_) {
       beast::error_code ignored;
       stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-      fail();
+      if (watching_)
+        fail();
+      else
+        linger();
       return;
     }
     if (watching_) {
@@ -600,6 +653,25 @@ private:
   void next() {
     resume_ = false;
     read();
+  }
+
+  /// After the last answer: reads and drops what the client still sends
+  /// (at most 1 MiB, 2 s) before closing, so that closing with unread
+  /// input does not reset the connection before the client read the
+  /// answer.
+  void linger(size_t dropped = 0) {
+    if (dropped == 0)
+      stream_.expires_after(std::chrono::seconds{2});
+    buffer_.clear();
+    stream_.async_read_some(buffer_.prepare(16 * 1024),
+                            [self = shared_from_this(), dropped](
+                              beast::error_code ec, size_t n) {
+                              if (ec || dropped + n > 1024 * 1024) {
+                                self->fail();
+                                return;
+                              }
+                              self->linger(dropped + n);
+                            });
   }
 
   void fail() {
@@ -617,7 +689,7 @@ private:
   beast::tcp_stream stream_;
   http_server::impl& srv_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<request_reader> reader_;
   std::deque<std::string> out_;
   std::vector<net::const_buffer> in_flight_;
   size_t writes_ = 0;
@@ -941,46 +1013,26 @@ void connection::handle_delete(request& req) {
 
 // -- accept loop --------------------------------------------------------------
 
-void http_server::impl::accept() {
-  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec,
-                                                      tcp::socket socket) {
-    if (stopping.load())
-      return;
-    if (!ec) {
-      auto n = open.fetch_add(1, std::memory_order_relaxed) + 1;
-      auto c = std::make_shared<connection>(std::move(socket), *this);
-      if (n > cfg.max_connections || gw.overloaded()) {
-        // over the limit, or the andon cord is pulled: close at once and
-        // keep accepting
-        gw.stats().connections_refused.fetch_add(1, std::memory_order_relaxed);
-        c->shutdown();
-      } else {
-        gw.stats().connections_accepted.fetch_add(1, std::memory_order_relaxed);
-        {
-          std::lock_guard<std::mutex> guard{mtx};
-          if (conns.size() > 2 * open.load() + 64)
-            conns.erase(std::remove_if(conns.begin(), conns.end(),
-                                       [](auto& w) { return w.expired(); }),
-                        conns.end());
-          conns.push_back(c);
-        }
-        c->start();
-      }
-    } else if (ec != net::error::operation_aborted) {
-      // out of descriptors (EMFILE, ENFILE) or memory: accepting again at
-      // once would spin on the same error; try again in 50 ms
-      gw.stats().connections_refused.fetch_add(1, std::memory_order_relaxed);
-      log::warn("accept failed; retrying in 50 ms",
-                {{"error", ec.message()}});
-      accept_pause->expires_after(std::chrono::milliseconds{50});
-      accept_pause->async_wait([this](beast::error_code) {
-        if (!stopping.load())
-          accept();
-      });
-      return;
-    }
-    accept();
-  });
+void http_server::impl::take(tcp::socket socket) {
+  auto n = open.fetch_add(1, std::memory_order_relaxed) + 1;
+  auto c = std::make_shared<connection>(std::move(socket), *this);
+  if (n > cfg.max_connections || gw.overloaded()) {
+    // over the limit, or the andon cord is pulled: close at once and keep
+    // accepting
+    gw.stats().connections_refused.fetch_add(1, std::memory_order_relaxed);
+    c->shutdown();
+    return;
+  }
+  gw.stats().connections_accepted.fetch_add(1, std::memory_order_relaxed);
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (conns.size() > 2 * open.load() + 64)
+      conns.erase(std::remove_if(conns.begin(), conns.end(),
+                                 [](auto& w) { return w.expired(); }),
+                  conns.end());
+    conns.push_back(c);
+  }
+  c->start();
 }
 
 void http_server::impl::tick_keepalive() {
@@ -1023,11 +1075,16 @@ std::optional<std::string> http_server::start() {
   if (auto failed = listen_on(s.acceptor, addr, s.cfg.host, s.cfg.port))
     return failed;
   s.keepalive_timer = std::make_unique<net::steady_timer>(s.ioc);
-  s.accept_pause = std::make_unique<net::steady_timer>(s.ioc);
-  s.accept();
+  s.acceptor_loop = std::make_unique<accept_loop>(
+    s.ioc, s.acceptor, [&s](tcp::socket sock) { s.take(std::move(sock)); },
+    [&s](const std::string& error) {
+      s.gw.stats().connections_refused.fetch_add(1, std::memory_order_relaxed);
+      log::warn("accept failed; retrying in 50 ms", {{"error", error}});
+    });
+  s.acceptor_loop->start();
   s.tick_keepalive();
   for (size_t i = 0; i < std::max<size_t>(1, s.cfg.io_threads); ++i)
-    s.threads.emplace_back([&s] { s.ioc.run(); });
+    s.threads.emplace_back([&s] { run_io(s.ioc, "mcp"); });
   return std::nullopt;
 }
 
@@ -1039,13 +1096,11 @@ void http_server::stop() {
   auto& s = *impl_;
   if (s.stopping.exchange(true))
     return;
+  if (s.acceptor_loop)
+    s.acceptor_loop->stop();
   net::post(s.ioc, [&s] {
-    beast::error_code ignored;
-    s.acceptor.close(ignored);
     if (s.keepalive_timer)
       s.keepalive_timer->cancel();
-    if (s.accept_pause)
-      s.accept_pause->cancel();
   });
   std::vector<std::shared_ptr<connection>> live;
   {
@@ -1056,11 +1111,15 @@ void http_server::stop() {
     s.conns.clear();
   }
   for (auto& c : live)
-    c->shutdown();
+    c->stop_serving();
   live.clear();
-  // give the strands a moment to close their sockets, then stop
-  for (int i = 0; i < 100 && s.open.load() > 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  {
+    // requests still waiting are answered and written out; a client that
+    // does not read its answer is not waited for long
+    std::unique_lock<std::mutex> lock{s.mtx};
+    s.all_closed.wait_for(lock, std::chrono::seconds{2},
+                          [&s] { return s.open.load() == 0; });
+  }
   s.ioc.stop();
   for (auto& t : s.threads)
     if (t.joinable())

@@ -1,5 +1,12 @@
 #include "transports/listener.hpp"
 
+#include <exception>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "actors/log.hpp"
+
 namespace mcpvisor::transports {
 
 namespace net = boost::asio;
@@ -27,6 +34,68 @@ uint16_t bound_port(const tcp::acceptor& acceptor) {
   boost::system::error_code ec;
   auto ep = acceptor.local_endpoint(ec);
   return ec ? 0 : ep.port();
+}
+
+accept_loop::accept_loop(net::io_context& ioc, tcp::acceptor& acceptor,
+                         socket_handler on_socket, failure_handler on_failure)
+  : ioc_(ioc),
+    acceptor_(acceptor),
+    pause_(ioc),
+    on_socket_(std::move(on_socket)),
+    on_failure_(std::move(on_failure)) {
+  // nop
+}
+
+void accept_loop::start() {
+  accept();
+}
+
+void accept_loop::stop() {
+  if (stopping_.exchange(true))
+    return;
+  net::post(ioc_, [this] {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    pause_.cancel();
+  });
+}
+
+void accept_loop::accept() {
+  acceptor_.async_accept(net::make_strand(ioc_), [this](
+                                                   boost::system::error_code ec,
+                                                   tcp::socket socket) {
+    if (stopping_.load())
+      return;
+    if (!ec) {
+      on_socket_(std::move(socket));
+      accept();
+      return;
+    }
+    if (ec == net::error::operation_aborted)
+      return;
+    // out of descriptors (EMFILE, ENFILE) or memory
+    on_failure_(ec.message());
+    pause_.expires_after(std::chrono::milliseconds{50});
+    pause_.async_wait([this](boost::system::error_code) {
+      if (!stopping_.load())
+        accept();
+    });
+  });
+}
+
+void run_io(net::io_context& ioc, const char* what) {
+  for (;;) {
+    try {
+      ioc.run();
+      return;
+    } catch (const std::exception& e) {
+      log::error("an I/O handler failed; its connection is dropped",
+                 {{"listener", what}, {"error", e.what()}});
+    } catch (...) {
+      log::error("an I/O handler failed; its connection is dropped",
+                 {{"listener", what}, {"error", "unknown exception"}});
+    }
+  }
 }
 
 } // namespace mcpvisor::transports

@@ -2,11 +2,15 @@
 
 #include <atomic>
 #include <cerrno>
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <string>
 #include <thread>
 
+#include <poll.h>
 #include <unistd.h>
 
 #include "actors/channel.hpp"
@@ -17,9 +21,17 @@ namespace mcpvisor::transports {
 
 namespace {
 
-/// stdout, one message per line, written whole under a lock.
+/// stdout, one message per line, written by a thread of its own from a
+/// queue, so that no actor ever blocks on a client that does not read. The
+/// reader stops taking stdin while the queue holds more than `limit` bytes
+/// (`wait_for_room`): a client that never reads its answers is held back by
+/// its own full pipe, and memory stays bounded.
 class stdout_channel : public actors::channel {
 public:
+  explicit stdout_channel(size_t limit) : limit_(limit) {
+    // nop
+  }
+
   void reply(int, std::string body, std::string_view) override {
     line(std::move(body));
   }
@@ -35,39 +47,92 @@ public:
   bool alive() const override {
     return open_.load();
   }
-  void shut() {
-    open_.store(false);
-  }
 
   void line(std::string text) {
     if (text.empty() || !open_.load())
       return;
     text += '\n';
-    std::lock_guard<std::mutex> guard{mtx_};
-    const char* p = text.data();
-    size_t left = text.size();
-    while (left > 0) {
-      auto n = ::write(STDOUT_FILENO, p, left);
-      if (n < 0 && errno == EINTR)
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      queued_ += text.size();
+      lines_.push_back(std::move(text));
+    }
+    cv_.notify_all();
+  }
+
+  /// Blocks while more than the limit waits to be written.
+  void wait_for_room() {
+    std::unique_lock<std::mutex> lock{mtx_};
+    cv_.wait(lock, [this] { return queued_ <= limit_ || !open_.load(); });
+  }
+
+  /// Waits up to `timeout` for the queue to be written out.
+  void flush(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock{mtx_};
+    cv_.wait_for(lock, timeout, [this] { return queued_ == 0 || !open_.load(); });
+  }
+
+  /// Stops writing; the writer thread ends within its poll interval.
+  void shut() {
+    open_.store(false);
+    cv_.notify_all();
+  }
+
+  /// The writer thread's loop.
+  void write_all() {
+    std::string current;
+    size_t done = 0;
+    while (open_.load()) {
+      if (done == current.size()) {
+        std::unique_lock<std::mutex> lock{mtx_};
+        queued_ -= current.size();
+        current.clear();
+        done = 0;
+        cv_.notify_all();
+        cv_.wait(lock, [this] { return !lines_.empty() || !open_.load(); });
+        if (lines_.empty())
+          return;
+        current = std::move(lines_.front());
+        lines_.pop_front();
         continue;
-      if (n <= 0) {
-        open_.store(false); // the client closed its end
+      }
+      // poll first so that a client that never reads cannot hold this
+      // thread past shutdown; pipe writes of a page or less do not block
+      // once poll says there is room
+      pollfd p{STDOUT_FILENO, POLLOUT, 0};
+      auto ready = ::poll(&p, 1, 200);
+      if (ready == 0 || (ready < 0 && errno == EINTR))
+        continue;
+      if (ready < 0 || (p.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) {
+        shut(); // the client closed its end
         return;
       }
-      p += n;
-      left -= static_cast<size_t>(n);
+      auto n = ::write(STDOUT_FILENO, current.data() + done,
+                       std::min<size_t>(current.size() - done, 4096));
+      if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        continue;
+      if (n <= 0) {
+        shut();
+        return;
+      }
+      done += static_cast<size_t>(n);
     }
   }
 
 private:
+  size_t limit_;
   std::mutex mtx_;
+  std::condition_variable cv_;
+  std::deque<std::string> lines_;
+  size_t queued_ = 0;
   std::atomic<bool> open_{true};
 };
 
 } // namespace
 
-void serve_stdio(actors::gateway& gw, size_t max_line) {
-  auto out = std::make_shared<stdout_channel>();
+void serve_stdio(actors::gateway& gw, size_t max_line, size_t max_queued) {
+  auto out = std::make_shared<stdout_channel>(max_queued);
+  std::thread writer{[out] { out->write_all(); }};
   std::string session;
   std::string pending;
   bool skipping = false;
@@ -117,6 +182,9 @@ void serve_stdio(actors::gateway& gw, size_t max_line) {
                                      "not initialized: send initialize first"));
   };
   for (;;) {
+    out->wait_for_room();
+    if (!out->alive())
+      break; // stdout is gone: nobody would see an answer
     auto n = ::read(STDIN_FILENO, buf, sizeof(buf));
     if (n < 0 && errno == EINTR)
       continue;
@@ -152,7 +220,9 @@ void serve_stdio(actors::gateway& gw, size_t max_line) {
     for (int i = 0; i < 200 && gw.known(session); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds{5});
   }
+  out->flush(std::chrono::seconds{2});
   out->shut();
+  writer.join();
 }
 
 } // namespace mcpvisor::transports

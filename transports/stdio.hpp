@@ -12,6 +12,9 @@ namespace mcpvisor::transports {
 
 /// Reads messages from stdin until EOF, then ends the session. Blocks.
 /// Lines longer than `max_line` are refused with an error and skipped.
-void serve_stdio(actors::gateway& gw, size_t max_line = 4 * 1024 * 1024);
+/// stdin is not read while more than `max_queued` bytes of answers wait
+/// for the client to read stdout.
+void serve_stdio(actors::gateway& gw, size_t max_line = 4 * 1024 * 1024,
+                 size_t max_queued = 8 * 1024 * 1024);
 
 } // namespace mcpvisor::transports

@@ -24,6 +24,8 @@ server_fixture::server_fixture(std::vector<std::string> extra, std::string tools
 }
 
 server_fixture::~server_fixture() {
+  if (exited)
+    return;
   proc->signal(SIGTERM);
   auto status = proc->wait_exit(10s);
   CHECK(status == 0);

@@ -26,6 +26,8 @@ struct server_fixture {
 
   int port = 0;
   std::unique_ptr<process> proc;
+  /// Set by a test that ended the process itself and checked its exit.
+  bool exited = false;
 
   /// One request on a fresh connection.
   std::optional<http_response> request(const std::string& raw);

@@ -164,4 +164,30 @@ TEST_CASE("encoders write what JSON-RPC expects") {
   CHECK(obj == R"({"a":1,"b":true})");
 }
 
+TEST_CASE("unpaired surrogate escapes are refused as invalid UTF-8") {
+  auto lone = try_decode(R"({"jsonrpc":"2.0","id":"\ude00","method":"ping"})");
+  REQUIRE(lone);
+  CHECK(lone->code == errc::parse_error);
+  CHECK(lone->message.find("UTF-8") != std::string::npos);
+  auto key = try_decode(R"({"jsonrpc":"2.0","id":1,"method":"ping","params":{"\ud800x":1}})");
+  REQUIRE(key);
+  CHECK(key->code == errc::parse_error);
+  // a proper pair is a character outside the BMP, and fine
+  message m;
+  REQUIRE_FALSE(decode(R"({"jsonrpc":"2.0","id":"\ud83d\ude00","method":"ping"})", m));
+  CHECK(m.id.to_json() == "\"\xF0\x9F\x98\x80\"");
+}
+
+TEST_CASE("a lead byte at the very end of the text is an error, not a read "
+          "past it") {
+  // found by tests/fuzz/jsonrpc_fuzz.cpp: UTF-8 validation looked beyond
+  // the end of the buffer
+  auto e = try_decode("{\"jsonrpc\":\"2.0\",\"id\":\"\xF0@");
+  REQUIRE(e);
+  CHECK(e->code == errc::parse_error);
+  message m;
+  REQUIRE_FALSE(decode(R"({"jsonrpc":"2.0","id":7,"method":"ping"})", m));
+  CHECK(m.size() == 40);
+}
+
 } // TEST_SUITE

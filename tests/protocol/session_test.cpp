@@ -325,6 +325,40 @@ TEST_CASE("subscriptions: only subscribers get updates; the limit is clear") {
   CHECK(out.messages[0].json.find("notifications/tools/list_changed") != std::string::npos);
 }
 
+TEST_CASE("subscriptions only to template matches that exist") {
+  harness h;
+  resource_template_definition t;
+  t.uri_template = "files://{+path}";
+  t.name = "files";
+  t.handler = [](call_context&) { return read_result::missing(); };
+  t.exists = [](std::string_view uri) { return uri == "files://here"; };
+  REQUIRE_FALSE(h.cat.add_resource_template(std::move(t)));
+  h.init();
+  CHECK(final_response(h.send(req(1, "resources/subscribe", R"({"uri":"files://here"})")))["result"].ObjectEmpty());
+  auto gone = final_response(h.send(req(2, "resources/subscribe", R"({"uri":"files://elsewhere"})")));
+  CHECK(error_code(gone) == errc::resource_not_found);
+}
+
+TEST_CASE("a result larger than max_result_bytes is an error that says so") {
+  engine_config cfg;
+  cfg.max_result_bytes = 200;
+  harness h{cfg};
+  h.init();
+  auto small = final_response(h.send(req(1, "tools/call", R"({"name":"echo","arguments":{"text":"hi"}})")));
+  CHECK(small.HasMember("result"));
+  auto big = final_response(h.send(req(2, "tools/call", R"({"name":"echo","arguments":{"text":")"
+                                                        + std::string(50, 'x') + "\"}}")));
+  CHECK(big.HasMember("result")); // 50 characters still fit
+  cfg.max_result_bytes = 60;
+  harness tight{cfg};
+  tight.init();
+  auto over = final_response(tight.send(req(3, "tools/call", R"({"name":"echo","arguments":{"text":")"
+                                                             + std::string(50, 'x') + "\"}}")));
+  CHECK(error_code(over) == errc::internal_error);
+  CHECK(std::string{over["error"]["message"].GetString()}.find("too large") != std::string::npos);
+  CHECK(over["error"]["data"]["limit"].GetInt() == 60);
+}
+
 TEST_CASE("prompts: required arguments enforced, strings only") {
   harness h;
   h.init();

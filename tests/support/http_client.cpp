@@ -62,6 +62,23 @@ bool http_client::send_raw(const std::string& bytes) {
   return true;
 }
 
+bool http_client::send_within(const std::string& bytes,
+                              std::chrono::milliseconds timeout) {
+  auto deadline = clock_type::now() + timeout;
+  size_t off = 0;
+  while (off < bytes.size()) {
+    pollfd p{fd_, POLLOUT, 0};
+    if (::poll(&p, 1, left_ms(deadline)) <= 0 || (p.revents & (POLLERR | POLLHUP)) != 0)
+      return false;
+    auto n = ::send(fd_, bytes.data() + off, bytes.size() - off,
+                    MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n <= 0)
+      return false;
+    off += static_cast<size_t>(n);
+  }
+  return true;
+}
+
 bool http_client::fill(clock_type::time_point deadline) {
   pollfd p{fd_, POLLIN, 0};
   if (::poll(&p, 1, left_ms(deadline)) <= 0)

@@ -39,6 +39,10 @@ public:
   /// Sends raw bytes.
   bool send_raw(const std::string& bytes);
 
+  /// Sends raw bytes without blocking for longer than `timeout` in all;
+  /// false if the peer stopped taking them (closed, reset, or time up).
+  bool send_within(const std::string& bytes, std::chrono::milliseconds timeout);
+
   /// Reads one response (Content-Length or chunked body); nullopt on
   /// timeout or a closed connection.
   std::optional<http_response>
