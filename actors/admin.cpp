@@ -42,31 +42,6 @@ admin_answer error(int status, std::string_view text) {
   return {status, std::move(body)};
 }
 
-void key_string(json_writer& w, const char* key, std::string_view value) {
-  w.Key(key);
-  w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-}
-
-void key_uint(json_writer& w, const char* key, uint64_t value) {
-  w.Key(key);
-  w.Uint64(value);
-}
-
-void key_int(json_writer& w, const char* key, int64_t value) {
-  w.Key(key);
-  w.Int64(value);
-}
-
-void key_double(json_writer& w, const char* key, double value) {
-  w.Key(key);
-  w.Double(value);
-}
-
-void key_bool(json_writer& w, const char* key, bool value) {
-  w.Key(key);
-  w.Bool(value);
-}
-
 int64_t unix_ms(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch())
     .count();
@@ -74,17 +49,17 @@ int64_t unix_ms(std::chrono::system_clock::time_point t) {
 
 void write_node(json_writer& w, const sup::tree_node& n) {
   w.StartObject();
-  key_string(w, "id", n.id);
-  key_string(w, "kind", n.kind == sup::child_kind::supervisor ? "supervisor"
+  write_string(w, "id", n.id);
+  write_string(w, "kind", n.kind == sup::child_kind::supervisor ? "supervisor"
                                                                 : "worker");
   if (n.how) {
-    key_string(w, "strategy", sup::to_name(*n.how));
-    key_int(w, "intensity", n.intensity);
-    key_int(w, "period_ms", n.period_ms);
+    write_string(w, "strategy", sup::to_name(*n.how));
+    write_int(w, "intensity", n.intensity);
+    write_int(w, "period_ms", n.period_ms);
   }
-  key_uint(w, "restarts", n.restarts);
+  write_uint(w, "restarts", n.restarts);
   if (n.kind == sup::child_kind::supervisor) {
-    key_uint(w, "child_restarts", n.child_restarts);
+    write_uint(w, "child_restarts", n.child_restarts);
     w.Key("recent_restarts_ms");
     w.StartArray();
     for (auto t : n.recent_restart_times_ms)
@@ -92,19 +67,19 @@ void write_node(json_writer& w, const sup::tree_node& n) {
     w.EndArray();
     w.Key("children");
     w.StartObject();
-    key_uint(w, "workers", n.workers);
-    key_uint(w, "supervisors", n.supervisors);
+    write_uint(w, "workers", n.workers);
+    write_uint(w, "supervisors", n.supervisors);
     w.EndObject();
     if (n.how == sup::strategy::simple_one_for_one) {
-      key_uint(w, "sessions", n.workers);
+      write_uint(w, "sessions", n.workers);
     }
   }
   w.Key("mailbox");
   w.StartObject();
-  key_uint(w, "depth", n.mailbox_depth);
-  key_uint(w, "peak", n.mailbox_peak);
+  write_uint(w, "depth", n.mailbox_depth);
+  write_uint(w, "peak", n.mailbox_peak);
   w.EndObject();
-  key_bool(w, "reachable", n.reachable);
+  write_bool(w, "reachable", n.reachable);
   if (!n.children.empty()) {
     w.Key("nodes");
     w.StartArray();
@@ -208,9 +183,9 @@ void strike(caf::event_based_actor* self, runtime& rt, const caf::actor& root,
   auto& reg = rt.registry();
   switch (o.target) {
     case chaos_order::what::session: {
-      auto h = reg.find(o.id);
+      auto h = reg.whereis(o.id);
       if (!h) {
-        k.status = reg.slot_of(o.id).known(o.id) ? 409 : 404;
+        k.status = reg.known(o.id) ? 409 : 404;
         k.problem = k.status == 409 ? "that session is restarting"
                                     : "no such session";
       } else {
@@ -222,10 +197,11 @@ void strike(caf::event_based_actor* self, runtime& rt, const caf::actor& root,
     }
     case chaos_order::what::sessions: {
       std::vector<std::pair<session_id, caf::actor>> all;
-      reg.for_each([&](shard_slot& slot) {
-        auto part = slot.all();
-        all.insert(all.end(), part.begin(), part.end());
-      });
+      for (uint32_t m = 0; m < reg.metas(); ++m)
+        for (uint32_t s = 0; s < reg.shards_per_meta(); ++s) {
+          auto part = reg.all({m, s});
+          all.insert(all.end(), part.begin(), part.end());
+        }
       auto n = static_cast<size_t>(static_cast<double>(all.size()) * o.fraction + 0.5);
       if (n == 0 && !all.empty())
         n = 1;
@@ -242,7 +218,7 @@ void strike(caf::event_based_actor* self, runtime& rt, const caf::actor& root,
     }
     case chaos_order::what::shard: {
       auto addr = shard_address{o.meta, o.shard};
-      auto h = reg.slot(addr).supervisor();
+      auto h = rt.shards().get(addr);
       if (!h) {
         k.status = 409;
         k.problem = "that shard is restarting";
@@ -292,22 +268,18 @@ admin_answer render_kills(const kills& k, const chaos_order& o) {
   w.Key("killed");
   w.StartObject();
   if (!k.supervisor.empty()) {
-    key_string(w, "supervisor", k.supervisor);
+    write_string(w, "supervisor", k.supervisor);
   } else {
-    w.Key("sessions");
-    w.StartArray();
-    for (auto& s : k.sessions)
-      w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-    w.EndArray();
-    key_uint(w, "session_count", k.session_count);
+    write_strings(w, "sessions", k.sessions);
+    write_uint(w, "session_count", k.session_count);
   }
   w.EndObject();
-  key_string(w, "reason", o.reason);
+  write_string(w, "reason", o.reason);
   if (o.every.count() > 0) {
     w.Key("repeat");
     w.StartObject();
-    key_int(w, "every_ms", o.every.count());
-    key_int(w, "for_ms", o.total.count());
+    write_int(w, "every_ms", o.every.count());
+    write_int(w, "for_ms", o.total.count());
     w.EndObject();
   }
   w.EndObject();
@@ -369,8 +341,8 @@ void admin::shard(uint32_t meta, uint32_t shard, std::string_view cursor,
     }
   }
   bool more = false;
-  auto rows = std::make_shared<std::vector<shard_slot::row>>(
-    reg.slot({meta, shard}).page(after ? &*after : nullptr, page_size, more));
+  auto rows = std::make_shared<std::vector<session_registry::row>>(
+    reg.page({meta, shard}, after ? &*after : nullptr, page_size, more));
   auto infos = std::make_shared<std::vector<std::string>>(rows->size());
   auto name = shard_name({meta, shard});
   auto finish = [rows, infos, more, name, done] {
@@ -379,17 +351,17 @@ void admin::shard(uint32_t meta, uint32_t shard, std::string_view cursor,
     string_sink sink{out};
     json_writer w{sink};
     w.StartObject();
-    key_string(w, "shard", name);
+    write_string(w, "shard", name);
     w.Key("sessions");
     w.StartArray();
     for (size_t i = 0; i < rows->size(); ++i) {
       auto& r = (*rows)[i];
       w.StartObject();
-      key_string(w, "id", r.id.to_string());
-      key_string(w, "state", r.handle ? "live" : "restarting");
-      key_uint(w, "age_s", now - r.created);
-      key_uint(w, "idle_s", now - r.last_used);
-      key_uint(w, "restarts", r.restarts);
+      write_string(w, "id", r.id.to_string());
+      write_string(w, "state", r.handle ? "live" : "restarting");
+      write_uint(w, "age_s", now - r.created);
+      write_uint(w, "idle_s", now - r.last_used);
+      write_uint(w, "restarts", r.restarts);
       if (auto& info = (*infos)[i]; !info.empty()) {
         // the session's own description: revision, client, in flight
         w.Key("actor");
@@ -438,18 +410,9 @@ admin_answer admin::metrics() {
   auto& rt = node_.rt();
   std::string out;
   rt.stats().render(out);
+  prometheus_text p{out};
   auto gauge = [&](const char* name, const char* help, auto value) {
-    out += "# HELP ";
-    out += name;
-    out += ' ';
-    out += help;
-    out += "\n# TYPE ";
-    out += name;
-    out += " gauge\n";
-    out += name;
-    out += ' ';
-    out += std::to_string(value);
-    out += '\n';
+    p.single(name, "gauge", help, static_cast<uint64_t>(value));
   };
   auto sessions = rt.gauges().scan();
   auto stateless = rt.stateless_gauges().scan();
@@ -476,10 +439,12 @@ admin_answer admin::metrics() {
         "Queued work as the andon monitor counts it.", queued_work(rt));
   gauge("mcpvisor_andon_pulled", "1 while the andon cord is pulled.",
         rt.andon().pulled() ? 1 : 0);
-  out += "# HELP mcpvisor_andon_pulls_total Times the andon cord was pulled.\n"
-         "# TYPE mcpvisor_andon_pulls_total counter\nmcpvisor_andon_pulls_total ";
-  out += std::to_string(rt.andon().pulls());
-  out += '\n';
+  p.single("mcpvisor_andon_pulls_total", "counter", "Times the andon cord was pulled.",
+           rt.andon().pulls());
+  p.single("mcpvisor_worker_threads_abandoned_total", "counter",
+           "Handler threads abandoned (and replaced) because their handler was "
+           "stuck past its deadline.",
+           rt.workers().abandoned_total());
   gauge("mcpvisor_ready", "1 when ready to take work (see /readyz).",
         ready().status == 200 ? 1 : 0);
   gauge("process_resident_memory_bytes", "Resident memory size in bytes.",
@@ -504,10 +469,11 @@ admin_answer admin::ready() {
     why = "the server is stopping";
   else if (rt.andon().pulled())
     why = "the andon cord is pulled";
-  rt.registry().for_each([&](shard_slot& slot) {
-    if (why.empty() && !slot.supervisor())
-      why = "a shard is restarting";
-  });
+  auto& reg = rt.registry();
+  for (uint32_t m = 0; why.empty() && m < reg.metas(); ++m)
+    for (uint32_t s = 0; why.empty() && s < reg.shards_per_meta(); ++s)
+      if (!rt.shards().get({m, s}))
+        why = "a shard is restarting";
   for (size_t i = 0; why.empty() && i < rt.config().stateless_actors; ++i)
     if (!rt.stateless_actor(i))
       why = "a stateless actor is restarting";
@@ -527,34 +493,34 @@ admin_answer admin::andon() {
   string_sink sink{out};
   json_writer w{sink};
   w.StartObject();
-  key_bool(w, "pulled", cord.pulled());
-  key_bool(w, "manual", cord.manual());
-  key_string(w, "reason", cord.reason());
-  key_uint(w, "pulls", cord.pulls());
-  key_uint(w, "releases", cord.releases());
+  write_bool(w, "pulled", cord.pulled());
+  write_bool(w, "manual", cord.manual());
+  write_string(w, "reason", cord.reason());
+  write_uint(w, "pulls", cord.pulls());
+  write_uint(w, "releases", cord.releases());
   w.Key("load");
   w.StartObject();
-  key_uint(w, "queued", queued_work(rt));
-  key_uint(w, "rss_bytes", resident_bytes());
-  key_uint(w, "fds", open_fds());
+  write_uint(w, "queued", queued_work(rt));
+  write_uint(w, "rss_bytes", resident_bytes());
+  write_uint(w, "fds", open_fds());
   w.EndObject();
   w.Key("marks");
   w.StartObject();
-  key_uint(w, "queue_high", marks.queue_high);
-  key_uint(w, "queue_low", marks.queue_low);
-  key_uint(w, "rss_high_bytes", marks.rss_high);
-  key_uint(w, "fds_high", marks.fds_high);
-  key_uint(w, "fds_low", marks.fds_low);
-  key_double(w, "restarts_per_s_high", marks.restarts_high);
+  write_uint(w, "queue_high", marks.queue_high);
+  write_uint(w, "queue_low", marks.queue_low);
+  write_uint(w, "rss_high_bytes", marks.rss_high);
+  write_uint(w, "fds_high", marks.fds_high);
+  write_uint(w, "fds_low", marks.fds_low);
+  write_double(w, "restarts_per_s_high", marks.restarts_high);
   w.EndObject();
   w.Key("history");
   w.StartArray();
   for (auto& e : cord.history()) {
     w.StartObject();
-    key_int(w, "at_ms", unix_ms(e.at));
-    key_string(w, "action", e.pulled ? "pull" : "release");
-    key_bool(w, "manual", e.manual);
-    key_string(w, "reason", e.reason);
+    write_int(w, "at_ms", unix_ms(e.at));
+    write_string(w, "action", e.pulled ? "pull" : "release");
+    write_bool(w, "manual", e.manual);
+    write_string(w, "reason", e.reason);
     w.EndObject();
   }
   w.EndArray();

@@ -53,6 +53,13 @@ void call_link::cancel() {
   cv_.notify_all();
 }
 
+std::vector<std::string> run_inline(protocol::pending_call& call, call_link& link) {
+  link.hold(true);
+  call.run();
+  link.hold(false);
+  return link.take_held();
+}
+
 bool submit_call(worker_pool& workers, call_ptr call,
                  std::shared_ptr<call_link> link, caf::actor owner) {
   auto deadline = call->deadline();

@@ -57,6 +57,15 @@ private:
   std::condition_variable cv_;
 };
 
+/// Runs a handler round of `call` on the calling actor's thread (an inline
+/// handler); its notifications are held and returned, to go out before the
+/// answer. An exception escapes to the caller: it crashes that actor.
+std::vector<std::string> run_inline(protocol::pending_call& call, call_link& link);
+
+/// What a call is told when no worker can take it.
+constexpr std::string_view no_worker_text
+  = "the server is overloaded: no handler thread is free, retry later";
+
 /// Runs a call's handler on a worker thread; its owner then gets an event
 /// of kind call_done (with the text of an exception that escaped the
 /// handler, if any). False if the pool refused it (full or stopping).

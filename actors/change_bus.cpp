@@ -73,7 +73,7 @@ void change_bus::publish(protocol::catalog_change what, std::string_view uri) {
     caf::anon_send(h, event_atom::value, std::move(e));
   }
   for (auto& [ch, json] : events)
-    ch->event({}, std::move(json));
+    ch->event({}, protocol::message_kind::notification, std::move(json));
 }
 
 void change_bus::keepalive() {
@@ -82,7 +82,7 @@ void change_bus::keepalive() {
                                   [](const listener& l) { return !l.ch->alive(); }),
                    listeners_.end());
   for (auto& l : listeners_)
-    l.ch->event({}, {}); // an empty event is written as an SSE comment
+    l.ch->event({}, protocol::message_kind::notification, {}); // a comment
 }
 
 void change_bus::close_all() {
@@ -94,7 +94,7 @@ void change_bus::close_all() {
   for (auto& l : all) {
     if (!l.ch->alive())
       continue;
-    l.ch->event({}, protocol::listen_closed(l.id));
+    l.ch->event({}, protocol::message_kind::result, protocol::listen_closed(l.id));
     l.ch->close();
   }
 }

@@ -9,182 +9,125 @@
 
 namespace mcpvisor::actors {
 
-protocol::mcp_headers inbound::headers() const {
-  protocol::mcp_headers h;
-  h.protocol_version = protocol_version;
-  h.has_method = has_method;
-  h.method = method;
-  h.has_name = has_name;
-  h.name = name;
-  for (auto& [k, v] : params)
-    h.params.emplace_back(k, v);
-  return h;
-}
-
 gateway::gateway(runtime& rt) : rt_(rt) {
   // nop
 }
 
+gateway::result gateway::submit(const protocol::route& r,
+                                std::unique_ptr<protocol::message> msg,
+                                delivery d) {
+  using protocol::route_kind;
+  switch (r.kind) {
+    case route_kind::initialize:
+      return initialize(std::move(msg), d);
+    case route_kind::session:
+    case route_kind::stream:
+    case route_kind::end_session:
+      return to_session(r, std::move(msg), d);
+    case route_kind::stateless:
+      return stateless(r, std::move(msg), d);
+    case route_kind::answer:
+      break;
+  }
+  return result::unavailable;
+}
+
+protocol::route gateway::refusal(result res, const protocol::request_id& id) {
+  switch (res) {
+    case result::unknown_session:
+      return protocol::unknown_session(id);
+    case result::full:
+      return protocol::unavailable(id, "too many sessions; retry later");
+    default:
+      return protocol::unavailable(id, "the server cannot take this request "
+                                       "now; retry");
+  }
+}
+
 gateway::result gateway::initialize(std::unique_ptr<protocol::message> msg,
-                                    channel_ptr ch, bool single_channel,
-                                    std::string* id_out, flight* f) {
-  if (rt_.registry().size() >= rt_.config().max_sessions)
-    return result::full;
+                                    delivery& d) {
   auto id = session_id::random();
-  auto& slot = rt_.registry().slot_of(id);
-  auto sup = slot.supervisor();
+  auto sup = rt_.shards().get(rt_.registry().address_of(id));
   if (!sup)
     return result::unavailable;
   auto in = std::make_shared<inbound>();
   in->msg = std::move(msg);
-  in->ch = std::move(ch);
-  in->single_channel = single_channel;
-  in->rescue = &rt_;
-  in->sid = id;
-  // The initialize waits in the session's slot for the actor the shard
-  // starts (if the shard cannot, the janitor answers it after a while).
-  if (!slot.reserve(id, std::move(in)))
-    return result::unavailable; // 128 random bits collided
+  in->ch = std::move(d.ch);
+  in->single_channel = d.single_channel;
+  // The initialize waits in the registry for the actor the shard starts
+  // (if the shard cannot, the janitor answers it after a while).
+  switch (rt_.registry().register_name(id, std::move(in), rt_.config().max_sessions)) {
+    case session_registry::registered::ok:
+      break;
+    case session_registry::registered::full:
+      return result::full;
+    case session_registry::registered::taken:
+      return result::unavailable; // 128 random bits collided
+  }
   auto text = id.to_string();
-  if (id_out != nullptr)
-    *id_out = text;
+  if (d.session_out != nullptr)
+    *d.session_out = text;
   caf::anon_send(sup, supervision::start_child_atom::value, std::move(text),
                  caf::message{});
-  if (f != nullptr)
-    *f = flight{rt_.stats(), nullptr, rt_.config().andon.session_share};
+  if (d.in_flight != nullptr)
+    *d.in_flight = flight{rt_.stats(), nullptr, rt_.config().andon.session_share};
   return result::ok;
 }
 
-namespace {
-
-/// Sends a session message to the session's actor, or queues it while the
-/// session restarts.
-gateway::result deliver(runtime& rt, const session_id& id, inbound_ptr in,
-                        flight* f = nullptr) {
-  in->rescue = &rt;
-  in->sid = id;
-  auto r = rt.registry().slot_of(id).route(id, in);
-  if (!r.known) {
-    in->rescue = nullptr; // the transport answers 404 itself
-    return gateway::result::unknown_session;
-  }
-  if (f != nullptr)
-    *f = flight{rt.stats(), std::move(r.load), rt.config().andon.session_share};
-  if (r.handle)
-    caf::anon_send(r.handle, event_atom::value, event::of(std::move(in)));
-  return gateway::result::ok;
-}
-
-} // namespace
-
-inbound::~inbound() {
-  if (rescue == nullptr || taken)
-    return;
-  // The session's actor stopped before it took this message. Unless the
-  // node is stopping, hand it to the actor that continues the session (a
-  // crash, a kill or a shard restart in between), a bounded number of
-  // times; a session that ended answers 404.
-  auto& rt = *rescue;
-  rescue = nullptr;
-  if (rt.stopping() || attempts >= 8) {
-    if (ch != nullptr && kind != kind_t::close)
-      ch->reply(503, protocol::encode_error(
-                       msg != nullptr ? msg->id : protocol::request_id{},
-                       protocol::errc::internal_error,
-                       rt.stopping() ? "the server is shutting down"
-                                     : "the session could not be reached; "
-                                       "retry"));
-    return;
-  }
-  auto again = std::make_shared<inbound>();
-  again->kind = kind;
-  again->msg = std::move(msg);
-  again->ch = std::move(ch);
-  again->last_event_id = std::move(last_event_id);
-  again->single_channel = single_channel;
-  again->attempts = static_cast<uint8_t>(attempts + 1);
-  auto ch_copy = again->ch;
-  auto id = again->msg != nullptr ? again->msg->id : protocol::request_id{};
-  bool initialize = again->msg != nullptr && again->msg->method == "initialize";
-  if (deliver(rt, sid, std::move(again)) == gateway::result::unknown_session
-      && ch_copy != nullptr && kind != kind_t::close)
-    ch_copy->reply(initialize ? 503 : 404,
-                   protocol::encode_error(id, initialize
-                                                ? protocol::errc::internal_error
-                                                : protocol::errc::invalid_request,
-                                          initialize
-                                            ? "the server could not start a "
-                                              "session; retry"
-                                            : "session not found"));
-}
-
-gateway::result gateway::post(std::string_view session_id_text,
-                              std::unique_ptr<protocol::message> msg,
-                              channel_ptr ch, flight* f) {
-  auto id = session_id::parse(session_id_text);
+gateway::result gateway::to_session(const protocol::route& r,
+                                    std::unique_ptr<protocol::message> msg,
+                                    delivery& d) {
+  auto id = session_id::parse(r.session_id);
   if (!id)
     return result::unknown_session;
   auto in = std::make_shared<inbound>();
   in->msg = std::move(msg);
-  in->ch = std::move(ch);
-  return deliver(rt_, *id, std::move(in), f);
-}
-
-gateway::result gateway::get(std::string_view session_id_text,
-                             std::string last_event_id, channel_ptr ch) {
-  auto id = session_id::parse(session_id_text);
-  if (!id)
+  in->ch = std::move(d.ch);
+  if (r.kind == protocol::route_kind::stream) {
+    in->kind = inbound::kind_t::stream;
+    in->last_event_id = std::string{r.last_event_id};
+  } else if (r.kind == protocol::route_kind::end_session) {
+    in->kind = inbound::kind_t::close;
+  }
+  auto sent = rt_.registry().send(*id, std::move(in));
+  if (!sent.known)
     return result::unknown_session;
-  auto in = std::make_shared<inbound>();
-  in->kind = inbound::kind_t::stream;
-  in->ch = std::move(ch);
-  in->last_event_id = std::move(last_event_id);
-  return deliver(rt_, *id, std::move(in));
+  if (d.in_flight != nullptr && r.request)
+    *d.in_flight = flight{rt_.stats(), std::move(sent.load),
+                          rt_.config().andon.session_share};
+  return result::ok;
 }
 
-gateway::result gateway::remove(std::string_view session_id_text) {
-  auto id = session_id::parse(session_id_text);
-  if (!id)
-    return result::unknown_session;
-  auto in = std::make_shared<inbound>();
-  in->kind = inbound::kind_t::close;
-  return deliver(rt_, *id, std::move(in));
-}
-
-gateway::result gateway::stateless(std::unique_ptr<protocol::message> msg,
-                                   const protocol::mcp_headers* headers,
-                                   channel_ptr ch, bool single_channel,
-                                   flight* f) {
-  auto n = rt_.config().stateless_actors;
-  auto start = next_stateless_.fetch_add(1, std::memory_order_relaxed);
-  caf::actor target;
-  for (size_t i = 0; i < n && !target; ++i)
-    target = rt_.stateless_actor(start + i);
-  if (!target)
-    return result::unavailable;
+gateway::result gateway::stateless(const protocol::route& r,
+                                   std::unique_ptr<protocol::message> msg,
+                                   delivery& d) {
   auto in = std::make_shared<inbound>();
   in->msg = std::move(msg);
-  in->ch = std::move(ch);
-  in->single_channel = single_channel;
-  if (headers != nullptr) {
+  in->ch = std::move(d.ch);
+  in->single_channel = d.single_channel;
+  if (r.has_headers) {
+    auto& h = r.headers;
     in->has_headers = true;
-    in->protocol_version = std::string{headers->protocol_version};
-    in->has_method = headers->has_method;
-    in->method = std::string{headers->method};
-    in->has_name = headers->has_name;
-    in->name = std::string{headers->name};
-    for (auto& [k, v] : headers->params)
+    in->protocol_version = std::string{h.protocol_version};
+    in->has_method = h.has_method;
+    in->method = std::string{h.method};
+    in->has_name = h.has_name;
+    in->name = std::string{h.name};
+    for (auto& [k, v] : h.params)
       in->params.emplace_back(std::string{k}, std::string{v});
   }
-  caf::anon_send(target, event_atom::value, event::of(std::move(in)));
-  if (f != nullptr)
-    *f = flight{rt_.stats(), nullptr, rt_.config().andon.session_share};
+  if (!rt_.send_stateless(next_stateless_.fetch_add(1, std::memory_order_relaxed), in)) {
+    d.ch = std::move(in->ch); // not taken: the transport answers
+    return result::unavailable;
+  }
+  if (d.in_flight != nullptr && r.request)
+    *d.in_flight = flight{rt_.stats(), nullptr, rt_.config().andon.session_share};
   return result::ok;
 }
 
 bool gateway::known(std::string_view session_id_text) const {
   auto id = session_id::parse(session_id_text);
-  return id && rt_.registry().slot_of(*id).known(*id);
+  return id && rt_.registry().known(*id);
 }
 
 size_t gateway::sessions() const {

@@ -7,15 +7,16 @@
 
 #include "actors/channel.hpp"
 #include "actors/metrics.hpp"
-#include "protocol/engine.hpp"
+#include "protocol/ingress.hpp"
 
-/// The narrow interface the transports use to reach the runtime: no CAF and
-/// no Beast on either side of it. Every call enqueues and returns at once;
-/// answers arrive on the channel.
+/// The one way into the runtime: a transport routes a message with
+/// protocol/ingress and submits the route here. No CAF and no Beast on
+/// either side of it; every call enqueues and returns at once, and answers
+/// arrive on the channel. This is the seam where a message is forwarded to
+/// another node or to an upstream server.
 namespace mcpvisor::actors {
 
 class runtime;
-struct inbound;
 
 class gateway {
 public:
@@ -32,32 +33,28 @@ public:
     unavailable,
   };
 
-  /// Starts a session whose first message is `initialize`. With
-  /// `single_channel` (stdio) every later message of the session also goes
-  /// to `ch`; `id_out` receives the new session's id. A transport that
-  /// counts requests in flight passes `f`, which then holds this one until
-  /// the transport drops it when the exchange ends.
-  result initialize(std::unique_ptr<protocol::message> msg, channel_ptr ch,
-                    bool single_channel = false,
-                    std::string* id_out = nullptr, flight* f = nullptr);
+  /// Where the answers of a submitted message go.
+  struct delivery {
+    /// The exchange; null for notifications and responses to a session
+    /// (answered 202 by the transport) and for DELETE.
+    channel_ptr ch;
+    /// stdio: every later message of the session also goes to `ch`.
+    bool single_channel = false;
+    /// A transport that counts requests in flight passes this; it then
+    /// holds the request until the transport drops it when the exchange
+    /// ends.
+    flight* in_flight = nullptr;
+    /// initialize: receives the new session's id.
+    std::string* session_out = nullptr;
+  };
 
-  /// A message for an existing session. `ch` may be null for
-  /// notifications and responses (answered 202 by the transport).
-  result post(std::string_view session_id,
-              std::unique_ptr<protocol::message> msg, channel_ptr ch,
-              flight* f = nullptr);
+  /// Submits a routed message (`msg` for initialize, session and stateless
+  /// routes). Routes of kind `answer` are the transport's own business.
+  result submit(const protocol::route& r, std::unique_ptr<protocol::message> msg,
+                delivery d);
 
-  /// A GET stream of a session, resuming after `last_event_id` if set.
-  result get(std::string_view session_id, std::string last_event_id,
-             channel_ptr ch);
-
-  /// Ends a session (DELETE).
-  result remove(std::string_view session_id);
-
-  /// A stateless 2026-07-28 request; `headers` null on stdio.
-  result stateless(std::unique_ptr<protocol::message> msg,
-                   const protocol::mcp_headers* headers, channel_ptr ch,
-                   bool single_channel = false, flight* f = nullptr);
+  /// The answer a transport sends when `submit` did not return ok.
+  static protocol::route refusal(result res, const protocol::request_id& id);
 
   /// True if `session_id` names a live session.
   bool known(std::string_view session_id) const;
@@ -71,11 +68,13 @@ public:
   /// Counters the transports bump (requests, latencies, connections).
   metrics& stats() noexcept;
 
-  runtime& rt() noexcept {
-    return rt_;
-  }
-
 private:
+  result initialize(std::unique_ptr<protocol::message> msg, delivery& d);
+  result to_session(const protocol::route& r,
+                    std::unique_ptr<protocol::message> msg, delivery& d);
+  result stateless(const protocol::route& r,
+                   std::unique_ptr<protocol::message> msg, delivery& d);
+
   runtime& rt_;
   std::atomic<size_t> next_stateless_{0};
 };

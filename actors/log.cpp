@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "protocol/json.hpp"
+
 namespace mcpvisor::log {
 
 namespace {
@@ -57,27 +59,6 @@ bool enabled(level lvl) noexcept {
   return static_cast<int>(lvl) >= min_level.load(std::memory_order_relaxed);
 }
 
-void escape_json(std::string& out, std::string_view text) {
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (u < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", u);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-}
-
 void write(level lvl, std::string_view msg,
            std::initializer_list<field> fields) {
   if (!enabled(lvl))
@@ -88,15 +69,13 @@ void write(level lvl, std::string_view msg,
   timestamp(line);
   line += "\",\"level\":\"";
   line += name(lvl);
-  line += "\",\"msg\":\"";
-  escape_json(line, msg);
-  line += '"';
+  line += "\",\"msg\":";
+  protocol::append_quoted(line, msg);
   for (const auto& [key, value] : fields) {
-    line += ",\"";
-    escape_json(line, key);
-    line += "\":\"";
-    escape_json(line, value);
-    line += '"';
+    line += ',';
+    protocol::append_quoted(line, key);
+    line += ':';
+    protocol::append_quoted(line, value);
   }
   line += "}\n";
   auto fd = out_fd.load(std::memory_order_relaxed);

@@ -40,7 +40,4 @@ inline void error(std::string_view msg, std::initializer_list<field> f = {}) {
   write(level::error, msg, f);
 }
 
-/// Appends `text` to `out` as JSON string contents (without quotes).
-void escape_json(std::string& out, std::string_view text);
-
 } // namespace mcpvisor::log

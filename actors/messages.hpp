@@ -6,6 +6,7 @@
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
+#include <caf/fwd.hpp>
 
 #include "actors/channel.hpp"
 #include "actors/session_id.hpp"
@@ -33,10 +34,6 @@ struct inbound {
   inbound(const inbound&) = delete;
   inbound& operator=(const inbound&) = delete;
 
-  /// An untaken session message (its actor was gone before it could take
-  /// it) is handed to the actor that continues the session.
-  ~inbound();
-
   kind_t kind = kind_t::message;
   std::unique_ptr<protocol::message> msg;
   channel_ptr ch;
@@ -52,20 +49,26 @@ struct inbound {
   std::string name;
   std::vector<std::pair<std::string, std::string>> params;
 
-  /// Session messages: the runtime and session that delivery is retried
-  /// with when the message is dropped untaken, and whether the session
-  /// actor took it.
-  runtime* rescue = nullptr;
-  session_id sid;
-  bool taken = false;
-  /// Times this message was handed on after its actor died.
+  /// Times this message was handed on after its actor died: a message an
+  /// actor never took when it stopped goes to the next actor, at most a few
+  /// times, or is answered (`refuse`).
   uint8_t attempts = 0;
+
+  /// Answers a request or stream that cannot be served with `status` and
+  /// `why`; notifications, responses and DELETEs need no answer.
+  void refuse(int status, std::string_view why);
 
   /// The header view the engine takes.
   protocol::mcp_headers headers() const;
 };
 
 using inbound_ptr = std::shared_ptr<inbound>;
+
+struct session_handover;
+
+/// Answers everything in `h` that waits for an answer: queued messages get
+/// `status` and `why`, calls in flight the restarted-session error.
+void answer_unreached(session_handover& h, std::string_view why, int status = 503);
 
 using call_ptr = std::shared_ptr<protocol::pending_call>;
 
@@ -125,6 +128,15 @@ struct event {
 
 /// (event_atom, event).
 using event_atom = caf::atom_constant<caf::atom("event")>;
+
+} // namespace mcpvisor::actors
+
+namespace mcpvisor::actors {
+
+/// Closes the mailbox of `self` (a stopping actor) and moves the client
+/// messages still in it to `out`, in order; requests from other actors get
+/// CAF's usual error. After this nothing can be added to the mailbox.
+void drain_client_messages(caf::scheduled_actor& self, std::vector<inbound_ptr>& out);
 
 } // namespace mcpvisor::actors
 

@@ -52,30 +52,55 @@ uint64_t metrics::restarts_total() const noexcept {
   return n;
 }
 
+void prometheus_text::family(std::string_view name, std::string_view type,
+                             std::string_view help) {
+  out_ += "# HELP ";
+  out_ += name;
+  out_ += ' ';
+  out_ += help;
+  out_ += "\n# TYPE ";
+  out_ += name;
+  out_ += ' ';
+  out_ += type;
+  out_ += '\n';
+}
+
+void prometheus_text::start(std::string_view name, std::string_view labels) {
+  out_ += name;
+  if (!labels.empty()) {
+    out_ += '{';
+    out_ += labels;
+    out_ += '}';
+  }
+  out_ += ' ';
+}
+
+void prometheus_text::sample(std::string_view name, std::string_view labels,
+                             uint64_t value) {
+  start(name, labels);
+  out_ += std::to_string(value);
+  out_ += '\n';
+}
+
+void prometheus_text::sample(std::string_view name, std::string_view labels,
+                             double value) {
+  start(name, labels);
+  append_number(out_, value);
+  out_ += '\n';
+}
+
 void metrics::render(std::string& out) const {
-  auto label = [&](size_t i) {
-    out += "method=\"";
-    out += methods[i];
-    out += '"';
-  };
-  out += "# HELP mcpvisor_requests_total MCP requests answered, by method "
-         "and outcome.\n# TYPE mcpvisor_requests_total counter\n";
+  prometheus_text p{out};
+  auto method = [](size_t i) { return "method=\"" + std::string{methods[i]} + '"'; };
+  p.family("mcpvisor_requests_total", "counter",
+           "MCP requests answered, by method and outcome.");
   for (size_t i = 0; i < methods.size(); ++i)
-    for (size_t o = 0; o < outcomes; ++o) {
-      auto n = by_method_[i].count[o].load(std::memory_order_relaxed);
-      if (n == 0)
-        continue;
-      out += "mcpvisor_requests_total{";
-      label(i);
-      out += ",outcome=\"";
-      out += outcome_names[o];
-      out += "\"} ";
-      out += std::to_string(n);
-      out += '\n';
-    }
-  out += "# HELP mcpvisor_request_duration_seconds Time from a request's "
-         "arrival to its answer.\n# TYPE mcpvisor_request_duration_seconds "
-         "histogram\n";
+    for (size_t o = 0; o < outcomes; ++o)
+      if (auto n = by_method_[i].count[o].load(std::memory_order_relaxed))
+        p.sample("mcpvisor_requests_total",
+                 method(i) + ",outcome=\"" + std::string{outcome_names[o]} + '"', n);
+  p.family("mcpvisor_request_duration_seconds", "histogram",
+           "Time from a request's arrival to its answer.");
   for (size_t i = 0; i < methods.size(); ++i) {
     auto& m = by_method_[i];
     uint64_t total = 0;
@@ -86,44 +111,30 @@ void metrics::render(std::string& out) const {
     uint64_t cumulative = 0;
     for (size_t b = 0; b <= bounds.size(); ++b) {
       cumulative += m.bucket[b].load(std::memory_order_relaxed);
-      out += "mcpvisor_request_duration_seconds_bucket{";
-      label(i);
-      out += ",le=\"";
+      std::string le;
       if (b < bounds.size())
-        append_number(out, bounds[b]);
+        append_number(le, bounds[b]);
       else
-        out += "+Inf";
-      out += "\"} ";
-      out += std::to_string(cumulative);
-      out += '\n';
+        le = "+Inf";
+      p.sample("mcpvisor_request_duration_seconds_bucket",
+               method(i) + ",le=\"" + le + '"', cumulative);
     }
-    out += "mcpvisor_request_duration_seconds_sum{";
-    label(i);
-    out += "} ";
-    append_number(out, static_cast<double>(m.sum_ns.load(std::memory_order_relaxed)) * 1e-9);
-    out += "\nmcpvisor_request_duration_seconds_count{";
-    label(i);
-    out += "} ";
-    out += std::to_string(cumulative);
-    out += '\n';
+    p.sample("mcpvisor_request_duration_seconds_sum", method(i),
+             static_cast<double>(m.sum_ns.load(std::memory_order_relaxed)) * 1e-9);
+    p.sample("mcpvisor_request_duration_seconds_count", method(i), cumulative);
   }
-  out += "# HELP mcpvisor_restarts_total Actors restarted by their "
-         "supervisor, by tree level.\n# TYPE mcpvisor_restarts_total counter\n";
-  for (size_t l = 0; l < levels; ++l) {
-    out += "mcpvisor_restarts_total{level=\"";
-    out += level_names[l];
-    out += "\"} ";
-    out += std::to_string(restarts_[l].load(std::memory_order_relaxed));
-    out += '\n';
-  }
-  out += "# HELP mcpvisor_connections_total Connections accepted, and those "
-         "closed at once (over the limit or while the andon cord is "
-         "pulled).\n# TYPE mcpvisor_connections_total counter\n"
-         "mcpvisor_connections_total{result=\"accepted\"} ";
-  out += std::to_string(connections_accepted.load(std::memory_order_relaxed));
-  out += "\nmcpvisor_connections_total{result=\"refused\"} ";
-  out += std::to_string(connections_refused.load(std::memory_order_relaxed));
-  out += '\n';
+  p.family("mcpvisor_restarts_total", "counter",
+           "Actors restarted by their supervisor, by tree level.");
+  for (size_t l = 0; l < levels; ++l)
+    p.sample("mcpvisor_restarts_total", "level=\"" + std::string{level_names[l]} + '"',
+             restarts_[l].load(std::memory_order_relaxed));
+  p.family("mcpvisor_connections_total", "counter",
+           "Connections accepted, and those closed at once (over the limit or "
+           "while the andon cord is pulled).");
+  p.sample("mcpvisor_connections_total", "result=\"accepted\"",
+           connections_accepted.load(std::memory_order_relaxed));
+  p.sample("mcpvisor_connections_total", "result=\"refused\"",
+           connections_refused.load(std::memory_order_relaxed));
 }
 
 flight::flight(metrics& m, session_load session, uint32_t share)

@@ -15,6 +15,35 @@
 /// the andon cord) are not kept here; see admin.cpp.
 namespace mcpvisor::actors {
 
+/// The Prometheus text exposition format, written one family at a time:
+/// the one writer of /metrics.
+class prometheus_text {
+public:
+  explicit prometheus_text(std::string& out) : out_(out) {
+    // nop
+  }
+
+  /// Starts a family with its `# HELP` and `# TYPE` lines.
+  void family(std::string_view name, std::string_view type, std::string_view help);
+
+  /// One sample; `labels` is what goes between the braces, already quoted
+  /// (`method="ping"`), or empty.
+  void sample(std::string_view name, std::string_view labels, uint64_t value);
+  void sample(std::string_view name, std::string_view labels, double value);
+
+  /// A family of one unlabelled sample.
+  void single(std::string_view name, std::string_view type, std::string_view help,
+              uint64_t value) {
+    family(name, type, help);
+    sample(name, {}, value);
+  }
+
+private:
+  void start(std::string_view name, std::string_view labels);
+
+  std::string& out_;
+};
+
 class metrics {
 public:
   /// Request methods counted by name; any other (or an unreadable one)

@@ -43,7 +43,7 @@ using run_atom = caf::atom_constant<caf::atom("run")>;
 /// Runs periodic work: expiring idle sessions, the tool sets' tasks, and
 /// keep-alives on listen streams. A plain supervised worker of the root.
 caf::behavior timer_actor(caf::event_based_actor* self, runtime* rt,
-                          std::vector<periodic_task> tasks) {
+                          std::vector<protocol::periodic_task> tasks) {
   sup::keep_crash_text(self);
   // task i repeats every tasks[i].interval; the janitor and keep-alives are
   // appended as tasks of their own
@@ -54,7 +54,7 @@ caf::behavior timer_actor(caf::event_based_actor* self, runtime* rt,
   // past sleep_after to sleep; memory freed by many sleepers is given back
   // to the system on its next round
   auto trim = std::make_shared<bool>(false);
-  tasks.push_back(periodic_task{
+  tasks.push_back(protocol::periodic_task{
     std::clamp<std::chrono::milliseconds>(shortest / 2, std::chrono::seconds{1},
                                           std::chrono::seconds{10}),
     [rt, idle, sleep_after, trim] {
@@ -66,20 +66,25 @@ caf::behavior timer_actor(caf::event_based_actor* self, runtime* rt,
       auto drowse = static_cast<uint32_t>(sleep_after.count());
       size_t asked = 0;
       auto before = [now](uint32_t age) { return now > age ? now - age : 0; };
-      rt->registry().for_each([&](shard_slot& slot) {
-        // sessions whose shard never started their actor go after 30 s
-        auto r = slot.sweep(before(expire), drowse > 0 ? before(drowse) : 0,
-                            before(30));
-        for (auto& h : r.expired)
-          expire_session(h);
-        for (auto& h : r.drowsy)
-          caf::anon_send(h, event_atom::value, event::of(event::kind::sleep));
-        asked += r.drowsy.size();
-      });
+      auto& reg = rt->registry();
+      for (uint32_t m = 0; m < reg.metas(); ++m)
+        for (uint32_t s = 0; s < reg.shards_per_meta(); ++s) {
+          // sessions whose shard never started their actor go after 30 s
+          session_registry::dropped gone;
+          auto r = reg.sweep({m, s}, before(expire), drowse > 0 ? before(drowse) : 0,
+                             before(30), gone);
+          for (auto& h : gone.handovers)
+            answer_unreached(*h, "the server could not start a session; retry");
+          for (auto& h : r.expired)
+            expire_session(h);
+          for (auto& h : r.drowsy)
+            caf::anon_send(h, event_atom::value, event::of(event::kind::sleep));
+          asked += r.drowsy.size();
+        }
       *trim = asked >= 1000;
     }});
-  tasks.push_back(periodic_task{std::chrono::seconds{15}, [rt] { rt->bus().keepalive(); }});
-  auto shared = std::make_shared<std::vector<periodic_task>>(std::move(tasks));
+  tasks.push_back(protocol::periodic_task{std::chrono::seconds{15}, [rt] { rt->bus().keepalive(); }});
+  auto shared = std::make_shared<std::vector<protocol::periodic_task>>(std::move(tasks));
   for (size_t i = 0; i < shared->size(); ++i)
     self->delayed_send(self, (*shared)[i].interval, run_atom::value, i);
   return {
@@ -120,7 +125,7 @@ node::~node() {
   sys_.reset();
 }
 
-caf::error node::start(std::vector<periodic_task> periodic) {
+caf::error node::start(std::vector<protocol::periodic_task> periodic) {
   std::vector<sup::child_spec> extra;
   if (rt_->server() != nullptr) {
     extra.push_back(stateless_supervisor(*rt_));

@@ -12,7 +12,6 @@
 
 #include "actors/runtime.hpp"
 #include "actors/session.hpp"
-#include "actors/tool_sets.hpp"
 #include "actors/tree.hpp"
 
 namespace mcpvisor::actors {
@@ -50,7 +49,7 @@ public:
   /// Starts the root supervisor and waits until the whole tree runs: the
   /// stateless actors and the timer (when serving MCP), then the
   /// meta-shards. `periodic` tasks run from the timer.
-  caf::error start(std::vector<periodic_task> periodic = {});
+  caf::error start(std::vector<protocol::periodic_task> periodic = {});
 
   /// Blocks until the root supervisor has exited. Returns 0 if it stopped
   /// because `stop` was called, 1 if it gave up (its restart intensity was

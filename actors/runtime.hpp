@@ -8,9 +8,11 @@
 #include <vector>
 
 #include <caf/actor.hpp>
+#include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 
 #include "actors/change_bus.hpp"
+#include "actors/checkpoint_store.hpp"
 #include "actors/metrics.hpp"
 #include "actors/session_registry.hpp"
 #include "actors/session_streams.hpp"
@@ -70,9 +72,55 @@ struct runtime_config {
   andon_config andon;
 };
 
+/// The current supervisor of each shard (null while it restarts), so that a
+/// new session is started under its shard without asking a central actor.
+/// One mutex per shard.
+class shard_directory {
+public:
+  shard_directory(uint32_t metas, uint32_t shards_per_meta)
+    : shards_(shards_per_meta),
+      table_(std::make_unique<slot[]>(size_t{metas} * shards_per_meta)) {
+    // nop
+  }
+
+  caf::actor get(shard_address a) const {
+    auto& s = at(a);
+    std::lock_guard<std::mutex> guard{s.mtx};
+    return s.sup;
+  }
+
+  /// Called by the shard's start function on every (re)start.
+  void set(shard_address a, caf::actor sup) {
+    auto& s = at(a);
+    std::lock_guard<std::mutex> guard{s.mtx};
+    s.sup = std::move(sup);
+  }
+
+  /// Called when a shard supervisor exits: none until the next one starts.
+  void clear_if(shard_address a, const caf::actor_addr& who) {
+    auto& s = at(a);
+    std::lock_guard<std::mutex> guard{s.mtx};
+    if (caf::actor_cast<caf::actor_addr>(s.sup) == who)
+      s.sup = caf::actor{};
+  }
+
+private:
+  struct slot {
+    mutable std::mutex mtx;
+    caf::actor sup;
+  };
+
+  slot& at(shard_address a) const noexcept {
+    return table_[a.meta * shards_ + a.shard];
+  }
+
+  uint32_t shards_;
+  std::unique_ptr<slot[]> table_;
+};
+
 /// What every actor of the tree shares: configuration, the protocol engine's
-/// server context, routing tables, mailbox gauges, the handler pool and the
-/// change bus. Owned by the node; outlives every actor.
+/// server context, routing tables, checkpoints, mailbox gauges, the handler
+/// pool and the change bus. Owned by the node; outlives every actor.
 class runtime {
 public:
   runtime(caf::actor_system& sys, runtime_config cfg,
@@ -81,8 +129,10 @@ public:
       cfg_(cfg),
       srv_(srv),
       registry_(cfg.tree.meta_shards, cfg.tree.shards_per_meta),
+      checkpoints_(cfg.tree.meta_shards, cfg.tree.shards_per_meta),
+      shards_(cfg.tree.meta_shards, cfg.tree.shards_per_meta),
       workers_(srv != nullptr ? cfg.workers : 0, cfg.worker_queue),
-      stateless_(cfg.stateless_actors) {
+      stateless_(std::make_unique<stateless_slot[]>(cfg.stateless_actors)) {
     // nop
   }
 
@@ -105,6 +155,14 @@ public:
 
   session_registry& registry() noexcept {
     return registry_;
+  }
+
+  checkpoint_store& checkpoints() noexcept {
+    return checkpoints_;
+  }
+
+  shard_directory& shards() noexcept {
+    return shards_;
   }
 
   /// Mailbox gauges of the session actors.
@@ -137,20 +195,28 @@ public:
   /// The actor serving stateless requests in slot `i` (null while it
   /// restarts).
   caf::actor stateless_actor(size_t i) const {
-    std::lock_guard<std::mutex> guard{mtx_};
-    return stateless_[i % stateless_.size()];
+    auto& s = stateless_[i % cfg_.stateless_actors];
+    std::lock_guard<std::mutex> guard{s.mtx};
+    return s.actor;
   }
 
+  /// Sends `in` to the first live stateless actor from slot `start` on;
+  /// false if none is live. Sent under the slot's lock, so that an actor
+  /// that clears its slot before it stops finds every message sent to it
+  /// in its mailbox.
+  bool send_stateless(size_t start, inbound_ptr& in);
+
   void set_stateless_actor(size_t i, caf::actor a) {
-    std::lock_guard<std::mutex> guard{mtx_};
-    stateless_[i] = std::move(a);
+    std::lock_guard<std::mutex> guard{stateless_[i].mtx};
+    stateless_[i].actor = std::move(a);
   }
 
   /// Forgets the stateless actor in slot `i` if it is still `who`.
   void clear_stateless_actor_if(size_t i, const caf::actor_addr& who) {
-    std::lock_guard<std::mutex> guard{mtx_};
-    if (caf::actor_cast<caf::actor_addr>(stateless_[i]) == who)
-      stateless_[i] = caf::actor{};
+    auto& s = stateless_[i];
+    std::lock_guard<std::mutex> guard{s.mtx};
+    if (caf::actor_cast<caf::actor_addr>(s.actor) == who)
+      s.actor = caf::actor{};
   }
 
   /// True once the node is stopping: sessions that stop now end for good
@@ -168,14 +234,19 @@ private:
   runtime_config cfg_;
   protocol::server_context* srv_;
   session_registry registry_;
+  checkpoint_store checkpoints_;
+  shard_directory shards_;
   supervision::gauge_registry gauges_;
   supervision::gauge_registry stateless_gauges_;
   metrics metrics_;
   supervision::andon_cord andon_;
   worker_pool workers_;
   change_bus bus_;
-  mutable std::mutex mtx_;
-  std::vector<caf::actor> stateless_;
+  struct stateless_slot {
+    mutable std::mutex mtx;
+    caf::actor actor;
+  };
+  std::unique_ptr<stateless_slot[]> stateless_;
   std::atomic<bool> stopping_{false};
 };
 

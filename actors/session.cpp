@@ -7,10 +7,8 @@
 #include <unordered_map>
 
 #include <caf/actor_system.hpp>
-#include <caf/detail/sync_request_bouncer.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
-#include <caf/mailbox_element.hpp>
 
 #include "actors/call_link.hpp"
 #include "actors/log.hpp"
@@ -60,10 +58,9 @@ struct session_state {
 
 /// The error a request gets when the session restarted while it was in
 /// flight and it could not be run again.
-std::string restarted_error(const request_id& id) {
-  return protocol::encode_error(id, protocol::errc::internal_error,
-                                restarted_text,
-                                R"({"sessionRestarted":true})");
+reply restarted_error(const request_id& id) {
+  return reply::error(id, protocol::errc::internal_error, restarted_text, 200,
+                      R"({"sessionRestarted":true})");
 }
 
 class session_actor : public caf::event_based_actor {
@@ -126,7 +123,8 @@ public:
         return {};
       case kind::notify:
         if (st_ != nullptr)
-          emit(e.id, std::move(e.text), false);
+          emit(e.id, protocol::message_kind::notification, std::move(e.text),
+               false);
         return {};
       case kind::close_stream:
         if (st_ != nullptr && st_->single == nullptr)
@@ -166,16 +164,25 @@ public:
     // leaves the session routed and hands what it holds to the next actor.
     bool for_good = ended_ || rt_.stopping()
                     || reason == caf::exit_reason::user_shutdown;
-    auto& slot = rt_.registry().slot_of(id_);
+    auto& reg = rt_.registry();
     if (for_good) {
       if (!ended_)
         end("the server is shutting down");
-      slot.erase_if(id_, address());
+      // forget the name first: nothing is sent here after this, so what
+      // the mailbox holds now is all that is left to answer
+      auto left = reg.unregister_name(id_, address());
+      rt_.checkpoints().erase(id_);
+      session_handover rest;
+      if (left != nullptr)
+        rest = std::move(*left);
+      drain_client_messages(*this, rest.queued);
+      answer_unreached(rest, rt_.stopping() ? shutting_down_text : "session not found",
+                       rt_.stopping() ? 503 : 404);
     } else {
       report_crash(reason);
       // route new messages to the queue first, then collect the mailbox
-      if (slot.begin_restart(id_, address()))
-        slot.leave(id_, hand_over());
+      if (reg.begin_restart(id_, address()))
+        reg.leave(id_, hand_over());
     }
     if (st_ != nullptr) {
       for (auto& [id, f] : st_->flights)
@@ -205,7 +212,7 @@ private:
   /// Rebuilds the session's state from its checkpoint; false if there is
   /// none (the session never finished initialize).
   bool load_checkpoint() {
-    auto cp = rt_.registry().slot_of(id_).checkpoint(id_);
+    auto cp = rt_.checkpoints().load(id_);
     if (cp.empty())
       return false;
     auto& st = state();
@@ -221,7 +228,7 @@ private:
   void restore() {
     if (rt_.server() == nullptr)
       return;
-    recovering_ = rt_.registry().slot_of(id_).take_handover(id_);
+    recovering_ = rt_.registry().take_handover(id_);
     if (!load_checkpoint())
       return;
     auto& st = *st_;
@@ -259,13 +266,15 @@ private:
       h.calls.pop_back();
       if (st_ == nullptr || !st_->engine.initialized()) {
         if (c.in != nullptr && c.in->ch != nullptr)
-          c.in->ch->reply(200, restarted_error(c.id));
+          c.in->ch->send(restarted_error(c.id));
         continue;
       }
-      if (c.replay && c.in != nullptr)
+      if (c.replay && c.in != nullptr) {
         run(c.in);
-      else
-        emit(c.id, restarted_error(c.id), true);
+      } else {
+        auto r = restarted_error(c.id);
+        emit(c.id, r.kind, std::move(r.json), true);
+      }
     }
     while (!h.queued.empty()) {
       auto in = std::move(h.queued.back());
@@ -305,51 +314,24 @@ private:
     }
     queued = std::move(h->queued);
     h->queued.clear();
-    drain_mailbox(h->queued);
+    drain_client_messages(*this, h->queued);
     // unrecovered messages are older than those in the mailbox
     queued.insert(queued.end(), std::make_move_iterator(h->queued.begin()),
                   std::make_move_iterator(h->queued.end()));
-    h->queued = std::move(queued);
+    // a message whose actors keep dying is answered instead of handed on
+    h->queued.clear();
+    for (auto& in : queued) {
+      if (++in->attempts > max_attempts)
+        in->refuse(503, "the session could not be reached; retry");
+      else
+        h->queued.push_back(std::move(in));
+    }
     return h;
   }
 
-  /// Closes the mailbox and keeps the client messages in it; requests from
-  /// other actors get CAF's usual error.
-  void drain_mailbox(std::vector<inbound_ptr>& out) {
-    if (mailbox().closed())
-      return;
-    mailbox().close();
-    get_normal_queue().flush_cache();
-    get_urgent_queue().flush_cache();
-    keep_client_messages f{out, caf::detail::sync_request_bouncer{
-                                  caf::exit_reason::unknown}};
-    while (mailbox().queue().new_round(1000, f).consumed_items)
-      ; // nop
-  }
-
-  struct keep_client_messages {
-    std::vector<inbound_ptr>& out;
-    caf::detail::sync_request_bouncer bounce;
-
-    template <class Key, class Queue>
-    caf::intrusive::task_result operator()(const Key&, const Queue&,
-                                           caf::mailbox_element& x) {
-      auto& content = x.content();
-      if (content.match_elements<event_atom, event>()
-          && content.get_as<event>(1).what == event::kind::client)
-        out.push_back(content.get_as<event>(1).in);
-      else
-        bounce(x);
-      return caf::intrusive::task_result::resume;
-    }
-
-    template <class Key, class Queue, class... Ts>
-    caf::intrusive::task_result operator()(const Key&, const Queue&,
-                                           Ts&... xs) {
-      // nested queues add a key and a queue per level
-      return (*this)(xs...);
-    }
-  };
+  /// Times a message is handed to a session's next actor before it is
+  /// answered with an error instead.
+  static constexpr uint8_t max_attempts = 8;
 
   /// One structured log line for an abnormal exit. Sessions stopped because
   /// their shard restarts are not reported one by one: the shard's exit is.
@@ -357,8 +339,7 @@ private:
     if (supervision::is(reason, supervision::sup_errc::shutdown))
       return;
     auto text = supervision::describe(reason);
-    auto addr = id_.address(rt_.registry().metas(),
-                            rt_.registry().shards_per_meta());
+    auto addr = rt_.registry().address_of(id_);
     auto path = "root/" + meta_shard_name(addr.meta) + "/" + shard_name(addr)
                 + "/" + text_id();
     // the request that crashed: a call's, else the message being handled
@@ -397,7 +378,7 @@ private:
     const protocol::session* engine = st_ != nullptr ? &st_->engine : nullptr;
     if (asleep_ && rt_.server() != nullptr) {
       stored.emplace(*rt_.server());
-      if (stored->restore(rt_.registry().slot_of(id_).checkpoint(id_)))
+      if (stored->restore(rt_.checkpoints().load(id_)))
         engine = &*stored;
     }
     std::string out = "{\"initialized\":";
@@ -406,9 +387,9 @@ private:
     if (init) {
       out += ",\"revision\":\"";
       out += protocol::to_string(engine->rev());
-      out += "\",\"client\":\"";
-      log::escape_json(out, engine->client_name());
-      out += "\",\"in_flight\":";
+      out += "\",\"client\":";
+      protocol::append_quoted(out, engine->client_name());
+      out += ",\"in_flight\":";
       out += std::to_string(engine->calls_in_flight());
     }
     if (asleep_)
@@ -435,19 +416,18 @@ private:
     next_stream_ = st.streams.next_stream();
     st_.reset();
     asleep_ = true;
-    rt_.registry().slot_of(id_).set_asleep(id_, true);
+    rt_.registry().set_asleep(id_, true);
   }
 
   void wake() {
     asleep_ = false;
-    rt_.registry().slot_of(id_).set_asleep(id_, false);
+    rt_.registry().set_asleep(id_, false);
     if (load_checkpoint())
       st_->streams.continue_numbering(next_stream_);
   }
 
   /// Takes one client message.
   void take(inbound_ptr& in) {
-    in->taken = true;
     if (asleep_)
       wake();
     switch (in->kind) {
@@ -469,7 +449,7 @@ private:
     if (v == st_->saved_version || !st_->engine.initialized())
       return;
     st_->saved_version = v;
-    rt_.registry().slot_of(id_).save_checkpoint(id_, st_->engine.checkpoint());
+    rt_.checkpoints().save(id_, st_->engine.checkpoint());
   }
 
   void post(const inbound_ptr& in_ptr) {
@@ -485,18 +465,15 @@ private:
     if (msg.kind == protocol::message_kind::request && st.single == nullptr) {
       if (st.engine.calls_in_flight() >= rt_.config().max_calls_per_session
           && !initializing) {
-        in.ch->reply(200, protocol::encode_error(
-                            msg.id, protocol::errc::internal_error,
-                            "too many requests in flight in this session"));
+        in.ch->send(reply::error(msg.id, protocol::errc::internal_error,
+                                 "too many requests in flight in this session"));
         return;
       }
       if (!initializing) {
         // a client that asked for progress gets a stream from the start
-        bool wants_progress = protocol::find_member(msg.meta(), "progressToken")
-                              != nullptr;
         st.streams.open_request(msg.id, in.ch,
                                 protocol::primes_sse(st.engine.rev()),
-                                wants_progress);
+                                msg.wants_progress());
       }
     }
     st.current = in_ptr;
@@ -506,8 +483,9 @@ private:
       // The answer to initialize carries the session id.
       for (auto& m : out.messages)
         if (m.final && m.stream == msg.id) {
-          bool ok = m.json.find("\"error\"") == std::string::npos;
-          in.ch->reply(200, std::move(m.json), ok ? text_id() : std::string{});
+          bool ok = m.kind == protocol::message_kind::result;
+          in.ch->send(reply{m.kind, 200, std::move(m.json),
+                            ok ? text_id() : std::string{}});
           m.json.clear();
         }
       if (!st.engine.initialized()) {
@@ -540,8 +518,8 @@ private:
 
   void get(channel_ptr ch, const std::string& last_event_id) {
     if (st_ == nullptr || !st_->engine.initialized()) {
-      ch->reply(404, protocol::encode_error({}, protocol::errc::invalid_request,
-                                            "session not found"));
+      ch->send(reply::error({}, protocol::errc::invalid_request,
+                            "session not found", 404));
       return;
     }
     auto res = st_->streams.attach(ch, last_event_id,
@@ -552,14 +530,13 @@ private:
           watch();
         break;
       case session_streams::attach_result::conflict:
-        ch->reply(409, protocol::encode_error(
-                         {}, protocol::errc::invalid_request,
-                         "this session already has a GET stream"));
+        ch->send(reply::error({}, protocol::errc::invalid_request,
+                              "this session already has a GET stream", 409));
         break;
       case session_streams::attach_result::unknown_event:
-        ch->reply(400, protocol::encode_error(
-                         {}, protocol::errc::invalid_request,
-                         "Last-Event-ID names no stream of this session"));
+        ch->send(reply::error({}, protocol::errc::invalid_request,
+                              "Last-Event-ID names no stream of this session",
+                              400));
         break;
     }
   }
@@ -573,20 +550,21 @@ private:
     }
   }
 
-  void emit(const request_id& stream, std::string json, bool final) {
+  void emit(const request_id& stream, protocol::message_kind kind,
+            std::string json, bool final) {
     if (json.empty())
       return;
     if (st_->single != nullptr)
-      st_->single->event({}, std::move(json));
+      st_->single->event({}, kind, std::move(json));
     else if (stream.empty())
-      st_->streams.deliver_standalone(std::move(json));
+      st_->streams.deliver_standalone(kind, std::move(json));
     else
-      st_->streams.deliver(stream, std::move(json), final);
+      st_->streams.deliver(stream, kind, std::move(json), final);
   }
 
   void route(engine_output& out) {
     for (auto& m : out.messages)
-      emit(m.stream, std::move(m.json), m.final);
+      emit(m.stream, m.kind, std::move(m.json), m.final);
     auto calls = std::move(out.calls);
     out.clear();
     for (auto& c : calls)
@@ -618,13 +596,13 @@ private:
     auto& link = f.link;
     call->context().set_io(link.get());
     if (call->where() == protocol::execution::inline_call) {
-      link->hold(true);
       st_->running = call->id();
-      call->run(); // an exception here crashes this session, as it should
+      // an exception here crashes this session, as it should
+      auto held = run_inline(*call, *link);
       st_->running = {};
-      link->hold(false);
-      for (auto& n : link->take_held())
-        emit(call->id(), std::move(n), false);
+      for (auto& n : held)
+        emit(call->id(), protocol::message_kind::notification, std::move(n),
+             false);
       engine_output out;
       st_->engine.finish(*call, out);
       route(out);
@@ -633,9 +611,7 @@ private:
     if (!submit_call(rt_.workers(), call, link,
                      caf::actor_cast<caf::actor>(this))) {
       engine_output out;
-      st_->engine.cancel(call->id(), "the server is overloaded: no handler "
-                                     "thread is free, retry later",
-                         false, out);
+      st_->engine.cancel(call->id(), no_worker_text, false, out);
       route(out);
     }
   }
@@ -664,8 +640,10 @@ private:
       for (auto& id : st_->engine.call_ids())
         st_->engine.cancel(id, why, false, out);
       for (auto& m : out.messages)
-        emit(m.stream, std::move(m.json), m.final);
+        emit(m.stream, m.kind, std::move(m.json), m.final);
       st_->streams.close_all();
+      if (st_->single != nullptr)
+        st_->single->close(); // stdio: nothing more comes
     }
     quit();
   }
@@ -697,10 +675,10 @@ caf::expected<caf::actor> spawn_session(runtime& rt, const session_id& id,
   // reach the session. One with messages waiting in its slot (a new
   // session's initialize, or what a predecessor left) is woken at once to
   // answer them; an idle restarted session sleeps until a client needs it.
-  auto& slot = rt.registry().slot_of(id);
-  bool wake = slot.has_handover(id);
+  auto& reg = rt.registry();
+  bool wake = reg.has_handover(id);
   auto handle = rt.system().spawn<session_actor, caf::lazy_init>(rt, id, gauge);
-  if (slot.put(id, handle))
+  if (reg.put(id, handle))
     rt.stats().restarted(metrics::level::session);
   if (wake)
     caf::anon_send(handle, event_atom::value, event::of(event::kind::recover));

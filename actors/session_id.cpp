@@ -5,28 +5,9 @@
 
 #include <sys/random.h>
 
+#include "protocol/seal.hpp"
+
 namespace mcpvisor::actors {
-
-namespace {
-
-constexpr char alphabet[]
-  = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-int decode_char(char c) noexcept {
-  if (c >= 'A' && c <= 'Z')
-    return c - 'A';
-  if (c >= 'a' && c <= 'z')
-    return c - 'a' + 26;
-  if (c >= '0' && c <= '9')
-    return c - '0' + 52;
-  if (c == '-')
-    return 62;
-  if (c == '_')
-    return 63;
-  return -1;
-}
-
-} // namespace
 
 session_id session_id::random() {
   uint64_t words[2];
@@ -45,42 +26,25 @@ session_id session_id::random() {
 }
 
 std::string session_id::to_string() const {
-  // 128 bits as 21 groups of 6 bits plus a final group of 2 bits.
-  std::string out(text_size, '\0');
-  for (size_t i = 0; i < text_size; ++i) {
-    size_t bit = i * 6;
-    uint32_t v = 0;
-    for (size_t k = 0; k < 6; ++k, ++bit) {
-      v <<= 1;
-      if (bit < 128) {
-        uint64_t w = bit < 64 ? hi_ : lo_;
-        v |= static_cast<uint32_t>((w >> (63 - bit % 64)) & 1U);
-      }
-    }
-    out[i] = alphabet[v];
+  // the 16 bytes, high word first, as 22 characters of unpadded base64url
+  char bytes[16];
+  for (int i = 0; i < 8; ++i) {
+    bytes[i] = static_cast<char>(hi_ >> (56 - 8 * i));
+    bytes[8 + i] = static_cast<char>(lo_ >> (56 - 8 * i));
   }
-  return out;
+  return protocol::base64url_encode({bytes, sizeof(bytes)});
 }
 
-std::optional<session_id> session_id::parse(std::string_view text) noexcept {
+std::optional<session_id> session_id::parse(std::string_view text) {
   if (text.size() != text_size)
     return std::nullopt;
+  // the decoder refuses non-zero padding bits: one text per id
+  auto bytes = protocol::base64url_decode(text);
+  if (!bytes || bytes->size() != 16)
+    return std::nullopt;
   uint64_t words[2] = {0, 0};
-  size_t bit = 0;
-  for (size_t i = 0; i < text_size; ++i) {
-    int v = decode_char(text[i]);
-    if (v < 0)
-      return std::nullopt;
-    for (int k = 5; k >= 0; --k, ++bit) {
-      uint64_t b = static_cast<uint64_t>((v >> k) & 1);
-      if (bit >= 128) {
-        if (b != 0)
-          return std::nullopt; // padding bits must be zero: one text per id
-        continue;
-      }
-      words[bit / 64] |= b << (63 - bit % 64);
-    }
-  }
+  for (size_t i = 0; i < 16; ++i)
+    words[i / 8] = (words[i / 8] << 8) | static_cast<unsigned char>((*bytes)[i]);
   return session_id{words[0], words[1]};
 }
 

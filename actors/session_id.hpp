@@ -37,7 +37,7 @@ public:
 
   /// Parses the text form; nullopt for anything that is not exactly 22
   /// base64url characters encoding 128 bits.
-  static std::optional<session_id> parse(std::string_view text) noexcept;
+  static std::optional<session_id> parse(std::string_view text);
 
   /// The 22-character text form.
   std::string to_string() const;

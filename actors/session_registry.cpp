@@ -1,9 +1,11 @@
 #include "actors/session_registry.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 #include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
+
+#include "actors/messages.hpp"
 
 namespace mcpvisor::actors {
 
@@ -13,72 +15,100 @@ uint32_t steady_seconds() noexcept {
                                  .count());
 }
 
-caf::actor shard_slot::supervisor() const {
-  std::lock_guard<std::mutex> guard{mtx_};
-  return sup_;
+session_registry::session_registry(uint32_t metas, uint32_t shards_per_meta)
+  : metas_(metas),
+    shards_(shards_per_meta),
+    shards_table_(std::make_unique<shard[]>(size_t{metas} * shards_per_meta)) {
+  // nop
 }
 
-void shard_slot::set_supervisor(caf::actor sup) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  sup_ = std::move(sup);
+// -- names --------------------------------------------------------------------
+
+session_registry::registered
+session_registry::register_name(const session_id& id, inbound_ptr first,
+                                size_t limit) {
+  if (count_.fetch_add(1, std::memory_order_relaxed) >= limit) {
+    count_.fetch_sub(1, std::memory_order_relaxed);
+    return registered::full;
+  }
+  auto& s = shard_of(id);
+  std::lock_guard<std::mutex> guard{s.mtx};
+  auto [i, fresh] = s.sessions.try_emplace(id);
+  if (!fresh) {
+    count_.fetch_sub(1, std::memory_order_relaxed);
+    return registered::taken;
+  }
+  auto& e = i->second;
+  e.created = e.last_used = steady_seconds();
+  e.handover = std::make_unique<session_handover>();
+  e.handover->queued.push_back(std::move(first));
+  return registered::ok;
 }
 
-caf::actor shard_slot::find(const session_id& id) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  auto i = sessions_.find(id);
-  if (i == sessions_.end())
+std::unique_ptr<session_handover>
+session_registry::unregister_name(const session_id& id,
+                                  const caf::actor_addr& who) {
+  auto& s = shard_of(id);
+  std::lock_guard<std::mutex> guard{s.mtx};
+  auto i = s.sessions.find(id);
+  if (i == s.sessions.end()
+      || caf::actor_cast<caf::actor_addr>(i->second.handle) != who)
+    return nullptr;
+  auto left = std::move(i->second.handover);
+  s.sessions.erase(i);
+  count_.fetch_sub(1, std::memory_order_relaxed);
+  return left;
+}
+
+caf::actor session_registry::whereis(const session_id& id) {
+  auto& s = shard_of(id);
+  std::lock_guard<std::mutex> guard{s.mtx};
+  auto i = s.sessions.find(id);
+  if (i == s.sessions.end())
     return caf::actor{};
   i->second.last_used = steady_seconds();
   return i->second.handle;
 }
 
-bool shard_slot::known(const session_id& id) const {
-  std::lock_guard<std::mutex> guard{mtx_};
-  return sessions_.count(id) > 0;
-}
-
-shard_slot::routed shard_slot::route(const session_id& id, inbound_ptr& in) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  auto i = sessions_.find(id);
-  if (i == sessions_.end())
+session_registry::sent session_registry::send(const session_id& id,
+                                              inbound_ptr in) {
+  auto& s = shard_of(id);
+  std::lock_guard<std::mutex> guard{s.mtx};
+  auto i = s.sessions.find(id);
+  if (i == s.sessions.end())
     return {};
   auto& e = i->second;
   e.last_used = steady_seconds();
   if (e.load == nullptr) // allocated when the session is first used
     e.load = std::make_shared<std::atomic<uint32_t>>(0);
-  if (e.handle)
-    return {e.handle, true, e.load};
-  if (e.handover == nullptr)
-    e.handover = std::make_unique<session_handover>();
-  e.handover->queued.push_back(std::move(in));
-  return {caf::actor{}, true, e.load};
+  if (e.handle) {
+    caf::anon_send(e.handle, event_atom::value, event::of(std::move(in)));
+  } else {
+    if (e.handover == nullptr)
+      e.handover = std::make_unique<session_handover>();
+    e.handover->queued.push_back(std::move(in));
+  }
+  return {true, e.load};
 }
 
-void shard_slot::clear_supervisor_if(const caf::actor_addr& who) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  if (caf::actor_cast<caf::actor_addr>(sup_) == who)
-    sup_ = caf::actor{};
+bool session_registry::known(const session_id& id) const {
+  auto& s = shard_of(id);
+  std::lock_guard<std::mutex> guard{s.mtx};
+  return s.sessions.count(id) > 0;
 }
 
-bool shard_slot::reserve(const session_id& id, inbound_ptr first) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  auto [i, fresh] = sessions_.try_emplace(id);
-  if (!fresh)
-    return false;
-  auto& e = i->second;
-  e.created = e.last_used = steady_seconds();
-  e.handover = std::make_unique<session_handover>();
-  e.handover->queued.push_back(std::move(first));
-  return true;
-}
+// -- the actors that serve a session -------------------------------------------
 
-bool shard_slot::put(const session_id& id, caf::actor handle) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  auto [i, fresh] = sessions_.try_emplace(id);
+bool session_registry::put(const session_id& id, caf::actor handle) {
+  auto& s = shard_of(id);
+  std::lock_guard<std::mutex> guard{s.mtx};
+  auto [i, fresh] = s.sessions.try_emplace(id);
   auto& e = i->second;
   auto now = steady_seconds();
-  if (fresh)
+  if (fresh) {
     e.created = now;
+    count_.fetch_add(1, std::memory_order_relaxed);
+  }
   bool restart = e.started;
   if (restart)
     ++e.restarts;
@@ -88,154 +118,138 @@ bool shard_slot::put(const session_id& id, caf::actor handle) {
   return restart;
 }
 
-
-bool shard_slot::begin_restart(const session_id& id, const caf::actor_addr& who) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  auto i = sessions_.find(id);
-  if (i == sessions_.end()
+bool session_registry::begin_restart(const session_id& id,
+                                     const caf::actor_addr& who) {
+  auto& s = shard_of(id);
+  std::lock_guard<std::mutex> guard{s.mtx};
+  auto i = s.sessions.find(id);
+  if (i == s.sessions.end()
       || caf::actor_cast<caf::actor_addr>(i->second.handle) != who)
     return false;
   i->second.handle = caf::actor{};
   return true;
 }
 
-void shard_slot::leave(const session_id& id, std::unique_ptr<session_handover> h) {
-  std::unique_lock<std::mutex> guard{mtx_};
-  auto i = sessions_.find(id);
-  if (i == sessions_.end()) {
-    guard.unlock();
-    return; // `h` (and any message in it) is dropped outside the lock
-  }
+void session_registry::leave(const session_id& id,
+                             std::unique_ptr<session_handover> h) {
+  auto& s = shard_of(id);
+  std::lock_guard<std::mutex> guard{s.mtx};
+  auto i = s.sessions.find(id);
+  if (i == s.sessions.end())
+    return;
   auto& e = i->second;
   if (e.handover != nullptr) {
     // messages queued meanwhile come after those the actor left
     for (auto& in : e.handover->queued)
       h->queued.push_back(std::move(in));
   }
-  std::swap(e.handover, h);
-  guard.unlock();
+  e.handover = std::move(h);
 }
 
-std::unique_ptr<session_handover> shard_slot::take_handover(const session_id& id) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  auto i = sessions_.find(id);
-  if (i == sessions_.end())
+std::unique_ptr<session_handover>
+session_registry::take_handover(const session_id& id) {
+  auto& s = shard_of(id);
+  std::lock_guard<std::mutex> guard{s.mtx};
+  auto i = s.sessions.find(id);
+  if (i == s.sessions.end())
     return nullptr;
   return std::move(i->second.handover);
 }
 
-bool shard_slot::has_handover(const session_id& id) const {
-  std::lock_guard<std::mutex> guard{mtx_};
-  auto i = sessions_.find(id);
-  return i != sessions_.end() && i->second.handover != nullptr;
+bool session_registry::has_handover(const session_id& id) const {
+  auto& s = shard_of(id);
+  std::lock_guard<std::mutex> guard{s.mtx};
+  auto i = s.sessions.find(id);
+  return i != s.sessions.end() && i->second.handover != nullptr;
 }
 
-void shard_slot::erase_if(const session_id& id, const caf::actor_addr& who) {
-  std::unique_ptr<session_handover> dropped;
-  std::lock_guard<std::mutex> guard{mtx_};
-  auto i = sessions_.find(id);
-  if (i != sessions_.end()
-      && caf::actor_cast<caf::actor_addr>(i->second.handle) == who) {
-    dropped = std::move(i->second.handover);
-    sessions_.erase(i);
-  }
-  // `guard` unlocks before `dropped` goes: a message in it that is handed
-  // on takes this lock again
-}
-
-std::vector<session_id> shard_slot::restartable() {
-  std::vector<session_id> out;
-  std::vector<std::unique_ptr<session_handover>> dropped;
-  std::lock_guard<std::mutex> guard{mtx_};
-  for (auto it = sessions_.begin(); it != sessions_.end();) {
-    if (it->second.checkpoint_size == 0) {
-      dropped.push_back(std::move(it->second.handover));
-      it = sessions_.erase(it);
-    } else {
-      out.push_back(it->first);
-      ++it;
-    }
-  }
-  return out;
-}
-
-size_t shard_slot::size() const {
-  std::lock_guard<std::mutex> guard{mtx_};
-  return sessions_.size();
-}
-
-void shard_slot::save_checkpoint(const session_id& id, std::string state) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  auto i = sessions_.find(id);
-  if (i == sessions_.end())
-    return;
-  auto& e = i->second;
-  e.checkpoint_size = static_cast<uint32_t>(state.size());
-  e.checkpoint.reset(new char[state.size()]);
-  std::memcpy(e.checkpoint.get(), state.data(), state.size());
-}
-
-std::string shard_slot::checkpoint(const session_id& id) const {
-  std::lock_guard<std::mutex> guard{mtx_};
-  auto i = sessions_.find(id);
-  if (i == sessions_.end())
-    return {};
-  return std::string{i->second.checkpoint.get(), i->second.checkpoint_size};
-}
-
-shard_slot::sweep_result shard_slot::sweep(uint32_t expire_before,
-                                           uint32_t sleep_before,
-                                           uint32_t unstarted_before) {
-  sweep_result out;
-  std::vector<std::unique_ptr<session_handover>> dropped;
-  std::lock_guard<std::mutex> guard{mtx_};
-  for (auto it = sessions_.begin(); it != sessions_.end();) {
-    auto& e = it->second;
-    if (!e.started && e.created < unstarted_before) {
-      dropped.push_back(std::move(e.handover));
-      it = sessions_.erase(it);
-      continue;
-    }
-    if (e.handle && e.last_used < expire_before)
-      out.expired.push_back(e.handle);
-    else if (e.handle && !e.asleep && e.last_used < sleep_before)
-      out.drowsy.push_back(e.handle);
-    ++it;
-  }
-  return out;
-}
-
-void shard_slot::set_asleep(const session_id& id, bool asleep) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  if (auto i = sessions_.find(id); i != sessions_.end())
+void session_registry::set_asleep(const session_id& id, bool asleep) {
+  auto& s = shard_of(id);
+  std::lock_guard<std::mutex> guard{s.mtx};
+  if (auto i = s.sessions.find(id); i != s.sessions.end())
     i->second.asleep = asleep;
 }
 
-size_t shard_slot::asleep() const {
-  std::lock_guard<std::mutex> guard{mtx_};
+size_t session_registry::asleep() const {
   size_t n = 0;
-  for (auto& [id, e] : sessions_)
-    n += e.asleep ? 1 : 0;
+  for (size_t k = 0; k < size_t{metas_} * shards_; ++k) {
+    auto& s = shards_table_[k];
+    std::lock_guard<std::mutex> guard{s.mtx};
+    for (auto& [id, e] : s.sessions)
+      n += e.asleep ? 1 : 0;
+  }
   return n;
 }
 
-std::vector<std::pair<session_id, caf::actor>> shard_slot::all() const {
+// -- one shard at a time ----------------------------------------------------------
+
+std::vector<session_id>
+session_registry::restart_shard(shard_address addr,
+                                const std::unordered_set<session_id>& saved,
+                                dropped& out) {
+  std::vector<session_id> survivors;
+  auto& s = at(addr);
+  std::lock_guard<std::mutex> guard{s.mtx};
+  for (auto it = s.sessions.begin(); it != s.sessions.end();) {
+    if (saved.count(it->first) == 0) {
+      if (it->second.handover != nullptr)
+        out.handovers.push_back(std::move(it->second.handover));
+      it = s.sessions.erase(it);
+      count_.fetch_sub(1, std::memory_order_relaxed);
+    } else {
+      survivors.push_back(it->first);
+      ++it;
+    }
+  }
+  return survivors;
+}
+
+session_registry::sweep_result
+session_registry::sweep(shard_address addr, uint32_t expire_before,
+                        uint32_t sleep_before, uint32_t unstarted_before,
+                        dropped& out) {
+  sweep_result res;
+  auto& s = at(addr);
+  std::lock_guard<std::mutex> guard{s.mtx};
+  for (auto it = s.sessions.begin(); it != s.sessions.end();) {
+    auto& e = it->second;
+    if (!e.started && e.created < unstarted_before) {
+      if (e.handover != nullptr)
+        out.handovers.push_back(std::move(e.handover));
+      it = s.sessions.erase(it);
+      count_.fetch_sub(1, std::memory_order_relaxed);
+      continue;
+    }
+    if (e.handle && e.last_used < expire_before)
+      res.expired.push_back(e.handle);
+    else if (e.handle && !e.asleep && e.last_used < sleep_before)
+      res.drowsy.push_back(e.handle);
+    ++it;
+  }
+  return res;
+}
+
+std::vector<std::pair<session_id, caf::actor>>
+session_registry::all(shard_address addr) const {
   std::vector<std::pair<session_id, caf::actor>> out;
-  std::lock_guard<std::mutex> guard{mtx_};
-  out.reserve(sessions_.size());
-  for (auto& [id, e] : sessions_)
+  auto& s = at(addr);
+  std::lock_guard<std::mutex> guard{s.mtx};
+  out.reserve(s.sessions.size());
+  for (auto& [id, e] : s.sessions)
     if (e.handle)
       out.emplace_back(id, e.handle);
   return out;
 }
 
-std::vector<shard_slot::row> shard_slot::page(const session_id* after,
-                                              size_t limit, bool& more) const {
+std::vector<session_registry::row>
+session_registry::page(shard_address addr, const session_id* after,
+                       size_t limit, bool& more) const {
   std::vector<row> out;
   {
-    std::lock_guard<std::mutex> guard{mtx_};
-    out.reserve(sessions_.size());
-    for (auto& [id, e] : sessions_)
+    auto& s = at(addr);
+    std::lock_guard<std::mutex> guard{s.mtx};
+    out.reserve(s.sessions.size());
+    for (auto& [id, e] : s.sessions)
       if (after == nullptr || *after < id)
         out.push_back(row{id, e.handle, e.created, e.last_used, e.restarts});
   }
@@ -245,36 +259,6 @@ std::vector<shard_slot::row> shard_slot::page(const session_id* after,
   if (more)
     out.resize(limit);
   return out;
-}
-
-session_registry::session_registry(uint32_t metas, uint32_t shards_per_meta)
-  : metas_(metas),
-    shards_(shards_per_meta),
-    slots_(std::make_unique<shard_slot[]>(size_t{metas} * shards_per_meta)) {
-  // nop
-}
-
-caf::actor session_registry::find(const session_id& id) {
-  return slot_of(id).find(id);
-}
-
-size_t session_registry::size() const {
-  size_t n = 0;
-  for (size_t i = 0; i < size_t{metas_} * shards_; ++i)
-    n += slots_[i].size();
-  return n;
-}
-
-size_t session_registry::asleep() const {
-  size_t n = 0;
-  for (size_t i = 0; i < size_t{metas_} * shards_; ++i)
-    n += slots_[i].asleep();
-  return n;
-}
-
-void session_registry::for_each(const std::function<void(shard_slot&)>& f) {
-  for (size_t i = 0; i < size_t{metas_} * shards_; ++i)
-    f(slots_[i]);
 }
 
 } // namespace mcpvisor::actors

@@ -1,13 +1,12 @@
 #pragma once
 
-#include <chrono>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <mutex>
-#include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -17,55 +16,79 @@
 #include "actors/session_handover.hpp"
 #include "actors/session_id.hpp"
 
+/// Where each session is: the registry names sessions by id the way OTP's
+/// `{via, Mod, Name}` names processes (register, unregister, whereis, send),
+/// plus what routing needs to survive a restart (messages wait for the next
+/// actor) and the janitor's bookkeeping. One table per shard, each behind
+/// its own mutex: routing to different shards never contends, and nothing
+/// takes a global lock. Checkpoints live in their own store
+/// (checkpoint_store.hpp).
 namespace mcpvisor::actors {
 
-/// One shard's routing table: the shard's current supervisor, the live
-/// actor of each of its sessions, when each session was last used, and the
-/// checkpoint each session keeps outside its actor so that a restarted
-/// actor continues where the crashed one stopped. Guarded by its own mutex,
-/// so threads that route to different shards never contend, and nothing is
-/// global.
-class shard_slot {
+/// Seconds on the steady clock, for idle bookkeeping.
+uint32_t steady_seconds() noexcept;
+
+class session_registry {
 public:
-  /// The shard supervisor's current incarnation (null while restarting).
-  caf::actor supervisor() const;
+  session_registry(uint32_t metas, uint32_t shards_per_meta);
 
-  /// Called by the shard's start function on every (re)start.
-  void set_supervisor(caf::actor sup);
+  uint32_t metas() const noexcept {
+    return metas_;
+  }
 
-  /// Called when a shard supervisor exits: the slot has none until the
-  /// next one starts.
-  void clear_supervisor_if(const caf::actor_addr& who);
+  uint32_t shards_per_meta() const noexcept {
+    return shards_;
+  }
 
-  /// The session's actor, or null if the id is unknown here or the session
-  /// is restarting. Marks the session as used now.
-  caf::actor find(const session_id& id);
+  shard_address address_of(const session_id& id) const noexcept {
+    return id.address(metas_, shards_);
+  }
 
-  /// True if `id` names a session here, live or restarting.
-  bool known(const session_id& id) const;
+  // -- names ------------------------------------------------------------------
 
-  struct routed {
-    /// The live actor to send to; null if the message was queued for the
-    /// actor that continues a restarting session, or the id is unknown.
-    caf::actor handle;
+  enum class registered { ok, taken, full };
+
+  /// A new session: routed from now on, with `first` (its initialize)
+  /// waiting for the actor its shard is about to start. At most `limit`
+  /// sessions are registered at a time (counted with an atomic).
+  registered register_name(const session_id& id, inbound_ptr first,
+                           size_t limit);
+
+  /// Forgets `id` if `who` still serves it (a restarted session's new actor
+  /// is never removed by its predecessor's exit). Returns what waited for
+  /// the session's next actor, for the caller to answer.
+  std::unique_ptr<session_handover> unregister_name(const session_id& id,
+                                                    const caf::actor_addr& who);
+
+  /// The session's actor, or null if the id names no live session.
+  caf::actor whereis(const session_id& id);
+
+  struct sent {
+    /// False if the id names no session (the message was not taken).
     bool known = false;
     /// The session's count of requests in flight.
     session_load load;
   };
 
-  /// Where a client message for `id` goes. While the session restarts the
-  /// message is queued (moved from `in`) and its next actor takes it.
-  routed route(const session_id& id, inbound_ptr& in);
+  /// Sends `in` to the session's actor, or, while the session restarts,
+  /// queues it for the actor that continues it. The send happens under the
+  /// shard's lock, so an actor that stops after it finds the message in
+  /// its mailbox when it hands its session on.
+  sent send(const session_id& id, inbound_ptr in);
 
-  /// A new session: routed from now on, with `first` (its initialize)
-  /// waiting for the actor its shard is about to start. False if `id` is
-  /// taken.
-  bool reserve(const session_id& id, inbound_ptr first);
+  /// True if `id` names a session, live or restarting.
+  bool known(const session_id& id) const;
+
+  /// Sessions registered.
+  size_t size() const noexcept {
+    return count_.load(std::memory_order_relaxed);
+  }
+
+  // -- the actors that serve a session -----------------------------------------
 
   /// Records the actor that now serves `id`; true if it replaces an
   /// earlier actor of the session (a restart).
   bool put(const session_id& id, caf::actor handle);
-
 
   /// The actor `who` stops without ending its session: the session stays
   /// routed, and from now on messages for it are queued for the next
@@ -79,29 +102,29 @@ public:
   /// Takes what a predecessor left for the actor of `id`, or null.
   std::unique_ptr<session_handover> take_handover(const session_id& id);
 
-  /// True if a predecessor left something for the next actor of `id`.
+  /// True if something waits for the next actor of `id`.
   bool has_handover(const session_id& id) const;
 
-  /// Forgets `id` if it is still served by `who` (a restarted session's new
-  /// actor is never removed by its predecessor's exit).
-  void erase_if(const session_id& id, const caf::actor_addr& who);
+  /// A session dropped its state until a client needs it again (or woke).
+  void set_asleep(const session_id& id, bool asleep);
 
-  /// A shard restarts: forgets sessions without a checkpoint and returns
-  /// the ids of those that have one, to be started again.
-  std::vector<session_id> restartable();
+  /// Sessions asleep.
+  size_t asleep() const;
 
-  /// Number of sessions routed here.
-  size_t size() const;
+  // -- one shard at a time (shard restarts, the janitor, admin) -----------------
 
-  /// Stores the session's state for a restarted actor to pick up.
-  void save_checkpoint(const session_id& id, std::string state);
+  struct dropped {
+    /// What waited for sessions that are forgotten, to be answered.
+    std::vector<std::unique_ptr<session_handover>> handovers;
+  };
 
-  /// The last checkpoint of `id`, or empty.
-  std::string checkpoint(const session_id& id) const;
+  /// A shard restarts: forgets its sessions that are not in `saved` (they
+  /// have no checkpoint to continue from) and returns the ids of the
+  /// others, to be started again.
+  std::vector<session_id> restart_shard(shard_address addr,
+                                        const std::unordered_set<session_id>& saved,
+                                        dropped& out);
 
-  /// What the janitor does with this shard's sessions, in one pass under
-  /// the lock (at 100K sessions each pass over the maps is felt by the
-  /// threads serving calls).
   struct sweep_result {
     /// Not used since `expire_before`: to end.
     std::vector<caf::actor> expired;
@@ -109,20 +132,15 @@ public:
     std::vector<caf::actor> drowsy;
   };
 
-  /// Sorts sessions for the janitor (a bound of 0 skips its check), and
-  /// forgets reserved sessions whose actor never started (their shard could
-  /// not start it) since `unstarted_before`; their initialize is answered.
-  sweep_result sweep(uint32_t expire_before, uint32_t sleep_before,
-                     uint32_t unstarted_before);
+  /// Sorts a shard's sessions for the janitor (a bound of 0 skips its
+  /// check), and forgets reserved sessions whose actor never started since
+  /// `unstarted_before` (their shard could not start it).
+  sweep_result sweep(shard_address addr, uint32_t expire_before,
+                     uint32_t sleep_before, uint32_t unstarted_before,
+                     dropped& out);
 
-  /// A session dropped its state until a client needs it again (or woke).
-  void set_asleep(const session_id& id, bool asleep);
-
-  /// Sessions asleep here.
-  size_t asleep() const;
-
-  /// Every live session actor (for chaos and shutdown tools).
-  std::vector<std::pair<session_id, caf::actor>> all() const;
+  /// Every live session actor of a shard (chaos).
+  std::vector<std::pair<session_id, caf::actor>> all(shard_address addr) const;
 
   /// What the admin endpoint shows of one session.
   struct row {
@@ -134,10 +152,10 @@ public:
     uint32_t restarts = 0;
   };
 
-  /// Up to `limit` sessions with ids greater than `after`, in id order,
-  /// and whether more follow.
-  std::vector<row> page(const session_id* after, size_t limit,
-                        bool& more) const;
+  /// Up to `limit` sessions of a shard with ids greater than `after`, in id
+  /// order, and whether more follow.
+  std::vector<row> page(shard_address addr, const session_id* after,
+                        size_t limit, bool& more) const;
 
 private:
   struct entry {
@@ -153,59 +171,28 @@ private:
     bool asleep = false;
     /// An actor was started for the session (it may be restarting now).
     bool started = false;
-    /// The checkpoint's size and bytes (allocated to fit: 100,000 sessions
-    /// would feel a string's spare capacity and its 32-byte header).
-    uint32_t checkpoint_size = 0;
-    std::unique_ptr<char[]> checkpoint;
+    /// Messages waiting for the session's next actor.
     std::unique_ptr<session_handover> handover;
   };
 
-  mutable std::mutex mtx_;
-  caf::actor sup_;
-  std::unordered_map<session_id, entry> sessions_;
-};
+  struct shard {
+    mutable std::mutex mtx;
+    std::unordered_map<session_id, entry> sessions;
+  };
 
-/// Seconds on the steady clock, for idle bookkeeping.
-uint32_t steady_seconds() noexcept;
-
-/// All shard slots of a tree, indexed by the address a session id names.
-/// Created once by the node and outlives every actor of the tree.
-class session_registry {
-public:
-  session_registry(uint32_t metas, uint32_t shards_per_meta);
-
-  uint32_t metas() const noexcept {
-    return metas_;
+  shard& shard_of(const session_id& id) const noexcept {
+    auto a = address_of(id);
+    return shards_table_[a.meta * shards_ + a.shard];
   }
 
-  uint32_t shards_per_meta() const noexcept {
-    return shards_;
+  shard& at(shard_address a) const noexcept {
+    return shards_table_[a.meta * shards_ + a.shard];
   }
 
-  shard_slot& slot(shard_address addr) noexcept {
-    return slots_[addr.meta * shards_ + addr.shard];
-  }
-
-  shard_slot& slot_of(const session_id& id) noexcept {
-    return slot(id.address(metas_, shards_));
-  }
-
-  /// The session's actor, or null if the id names no live session.
-  caf::actor find(const session_id& id);
-
-  /// Sessions in all shards (takes each shard's lock in turn).
-  size_t size() const;
-
-  /// Calls `f` on every slot.
-  void for_each(const std::function<void(shard_slot&)>& f);
-
-  /// Sessions asleep in all shards.
-  size_t asleep() const;
-
-private:
   uint32_t metas_;
   uint32_t shards_;
-  std::unique_ptr<shard_slot[]> slots_;
+  std::unique_ptr<shard[]> shards_table_;
+  std::atomic<size_t> count_{0};
 };
 
 } // namespace mcpvisor::actors

@@ -46,11 +46,12 @@ void session_streams::open_request(const protocol::request_id& id,
 }
 
 void session_streams::remember(uint64_t no, uint64_t seq,
+                               protocol::message_kind kind,
                                const std::string& json, bool final) {
   if (replay_ == nullptr)
     replay_ = std::make_unique<std::deque<replayed>>();
   auto& r = *replay_;
-  r.push_back(replayed{no, seq, json, final});
+  r.push_back(replayed{no, seq, json, kind, final});
   replay_bytes_ += json.size();
   while (!r.empty()
          && (r.size() > limits_.replay_events
@@ -67,17 +68,19 @@ void session_streams::begin_sse(uint64_t no, stream& s) {
                       limits_.retry_ms);
 }
 
-void session_streams::send_event(uint64_t no, stream& s, std::string json,
+void session_streams::send_event(uint64_t no, stream& s,
+                                 protocol::message_kind kind, std::string json,
                                  bool final) {
   auto seq = s.next_seq++;
   auto id = event_id(no, seq);
-  remember(no, seq, json, final);
+  remember(no, seq, kind, json, final);
   if (live(s.ch))
-    s.ch->event(id, std::move(json));
+    s.ch->event(id, kind, std::move(json));
 }
 
 void session_streams::deliver(const protocol::request_id& id,
-                              std::string json, bool final) {
+                              protocol::message_kind kind, std::string json,
+                              bool final) {
   auto it = by_request_.find(id);
   if (it == by_request_.end())
     return;
@@ -87,14 +90,14 @@ void session_streams::deliver(const protocol::request_id& id,
     if (final) {
       // the whole answer is one JSON body
       if (live(s.ch))
-        s.ch->reply(200, std::move(json));
+        s.ch->send(reply{kind, 200, std::move(json), {}});
       streams_.erase(no);
       by_request_.erase(it);
       return;
     }
     begin_sse(no, s);
   }
-  send_event(no, s, std::move(json), final);
+  send_event(no, s, kind, std::move(json), final);
   if (final) {
     if (live(s.ch))
       s.ch->close();
@@ -110,9 +113,10 @@ session_streams::stream& session_streams::standalone() {
   return it->second;
 }
 
-void session_streams::deliver_standalone(std::string json) {
+void session_streams::deliver_standalone(protocol::message_kind kind,
+                                         std::string json) {
   auto& s = standalone();
-  send_event(0, s, std::move(json), false);
+  send_event(0, s, kind, std::move(json), false);
 }
 
 void session_streams::close_early(const protocol::request_id& id) {
@@ -150,7 +154,7 @@ session_streams::attach(channel_ptr ch, std::string_view last_event_id,
     for (auto& e : *replay_) {
       if (e.stream != no || e.seq <= after)
         continue;
-      ch->event(event_id(no, e.seq), e.data);
+      ch->event(event_id(no, e.seq), e.kind, e.data);
       finished = finished || e.final;
     }
   }

@@ -43,13 +43,16 @@ public:
   void open_request(const protocol::request_id& id, channel_ptr ch,
                     bool prime, bool stream_now = false);
 
-  /// Delivers a message that belongs to request `id` (its answer when
-  /// `final`). Falls back to the replay buffer when the client is away.
-  void deliver(const protocol::request_id& id, std::string json, bool final);
+  /// Delivers a message of `kind` that belongs to request `id` (its answer
+  /// when `final`). Falls back to the replay buffer when the client is
+  /// away.
+  void deliver(const protocol::request_id& id, protocol::message_kind kind,
+               std::string json, bool final);
 
   /// Delivers a message on the standalone stream (list changes, resource
-  /// updates). Kept for replay when no GET stream is attached.
-  void deliver_standalone(std::string json);
+  /// updates, server-to-client requests). Kept for replay when no GET
+  /// stream is attached.
+  void deliver_standalone(protocol::message_kind kind, std::string json);
 
   /// Ends the SSE stream of request `id` now (priming it first if it had
   /// not started), keeping later events for replay: the client polls.
@@ -100,15 +103,17 @@ private:
     uint64_t stream;
     uint64_t seq;
     std::string data;
+    protocol::message_kind kind;
     /// The answer that completes its stream.
     bool final;
   };
 
   stream& standalone();
-  void send_event(uint64_t no, stream& s, std::string json, bool final);
+  void send_event(uint64_t no, stream& s, protocol::message_kind kind,
+                  std::string json, bool final);
   void begin_sse(uint64_t no, stream& s);
-  void remember(uint64_t no, uint64_t seq, const std::string& json,
-                bool final);
+  void remember(uint64_t no, uint64_t seq, protocol::message_kind kind,
+                const std::string& json, bool final);
 
   stream_limits limits_;
   uint64_t next_stream_ = 1;

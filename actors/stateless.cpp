@@ -27,9 +27,9 @@ using protocol::request_id;
 /// can take any request. The state here is only what is in flight.
 class stateless_actor : public caf::event_based_actor {
 public:
-  stateless_actor(caf::actor_config& cfg, runtime& rt,
+  stateless_actor(caf::actor_config& cfg, runtime& rt, size_t slot,
                   supervision::mailbox_gauge* gauge)
-    : caf::event_based_actor(cfg), rt_(rt), gauge_(gauge) {
+    : caf::event_based_actor(cfg), rt_(rt), slot_(slot), gauge_(gauge) {
     // nop
   }
 
@@ -59,9 +59,9 @@ public:
         if (!e.text.empty()) {
           // The handler crashed: answer its request, then let this actor be
           // restarted by its supervisor like any crashed worker.
-          it->second.ch->reply(200, protocol::encode_error(
-                                      e.call->id(), protocol::errc::internal_error,
-                                      "the handler failed unexpectedly"));
+          it->second.ch->send(reply::error(e.call->id(),
+                                           protocol::errc::internal_error,
+                                           "the handler failed unexpectedly"));
           calls_.erase(it);
           throw std::runtime_error("handler of " + e.call->target()
                                    + " crashed: " + e.text);
@@ -72,7 +72,8 @@ public:
       case event::kind::notify:
         for (auto& [ptr, c] : calls_)
           if (ptr->id() == e.id)
-            emit(c, std::move(e.text), false, 0);
+            emit(c, protocol::message_kind::notification, std::move(e.text),
+                 false, 0);
         return;
       case event::kind::tick:
         if (tick_at_ && std::chrono::steady_clock::now() >= *tick_at_)
@@ -88,9 +89,22 @@ public:
   }
 
   void on_exit() override {
-    for (auto& [ptr, c] : calls_)
+    // every request this actor took or was sent gets its one answer
+    for (auto& [ptr, c] : calls_) {
       c.link->cancel();
+      emit(c, protocol::message_kind::error,
+           protocol::encode_error(ptr->id(), protocol::errc::internal_error,
+                                  restarted_text),
+           true, 0);
+    }
     calls_.clear();
+    // nothing is sent here once the slot is clear: the mailbox then holds
+    // all that is left to answer
+    rt_.clear_stateless_actor_if(slot_, address());
+    std::vector<inbound_ptr> waiting;
+    drain_client_messages(*this, waiting);
+    for (auto& in : waiting)
+      in->refuse(503, shutting_down_text);
   }
 
 private:
@@ -108,16 +122,17 @@ private:
 
   /// Sends `json` for a request: one JSON body if it is the first and
   /// final message, an SSE stream otherwise.
-  void emit(in_flight& c, std::string json, bool final, int status) {
+  void emit(in_flight& c, protocol::message_kind kind, std::string json,
+            bool final, int status) {
     if (!c.streaming && final) {
-      c.ch->reply(status == 0 ? 200 : status, std::move(json));
+      c.ch->send(reply{kind, status == 0 ? 200 : status, std::move(json), {}});
       return;
     }
     if (!c.streaming) {
       c.streaming = true;
       c.ch->open_stream({}, 0);
     }
-    c.ch->event({}, std::move(json));
+    c.ch->event({}, kind, std::move(json));
     if (final)
       c.ch->close();
   }
@@ -133,17 +148,16 @@ private:
           c.link->cancel();
     in_flight first{nullptr, in->ch, nullptr, false};
     for (auto& m : out.messages)
-      emit(first, std::move(m.json), m.final && !out.subscribe, m.http_status);
+      emit(first, m.kind, std::move(m.json), m.final && !out.subscribe,
+           m.http_status);
     if (out.subscribe) {
       change_bus::listen_filter f{out.subscribe->tools, out.subscribe->prompts,
                                   out.subscribe->resources,
                                   std::move(out.subscribe->uris)};
       rt_.bus().listen(in->ch, out.subscribe->id, std::move(f));
     }
-    bool wants_progress = protocol::find_member(in->msg->meta(), "progressToken")
-                          != nullptr;
     for (auto& call : out.calls)
-      start(call, in->ch, wants_progress);
+      start(call, in->ch, in->msg->wants_progress());
   }
 
   void start(const call_ptr& call, const channel_ptr& ch, bool stream_now) {
@@ -158,19 +172,14 @@ private:
       ch->open_stream({}, 0);
     }
     if (call->where() == protocol::execution::inline_call) {
-      link->hold(true);
-      call->run();
-      for (auto& n : link->take_held())
-        emit(c, std::move(n), false, 0);
+      for (auto& n : run_inline(*call, *link))
+        emit(c, protocol::message_kind::notification, std::move(n), false, 0);
       finish(call, c);
       return;
     }
     if (!submit_call(rt_.workers(), call, link, self)) {
-      ch->reply(503, protocol::encode_error(call->id(),
-                                            protocol::errc::internal_error,
-                                            "the server is overloaded: no "
-                                            "handler thread is free, retry "
-                                            "later"));
+      ch->send(reply::error(call->id(), protocol::errc::internal_error,
+                            no_worker_text, 503));
       calls_.erase(call.get());
       return;
     }
@@ -188,9 +197,9 @@ private:
         continue;
       }
       it->second.link->cancel();
-      emit(it->second, protocol::encode_error(it->first->id(),
-                                              protocol::errc::internal_error,
-                                              "the request timed out"),
+      emit(it->second, protocol::message_kind::error,
+           protocol::encode_error(it->first->id(), protocol::errc::internal_error,
+                                  "the request timed out"),
            true, 0);
       it = calls_.erase(it);
     }
@@ -222,18 +231,32 @@ private:
     protocol::finish_stateless(*rt_.server(), *call, out);
     if (c.ch->alive())
       for (auto& m : out.messages)
-        emit(c, std::move(m.json), m.final, m.http_status);
+        emit(c, m.kind, std::move(m.json), m.final, m.http_status);
     c.link->cancel();
     calls_.erase(call.get());
   }
 
   runtime& rt_;
+  size_t slot_;
   supervision::mailbox_gauge* gauge_;
   std::map<const protocol::pending_call*, in_flight> calls_;
   std::optional<std::chrono::steady_clock::time_point> tick_at_;
 };
 
 } // namespace
+
+bool runtime::send_stateless(size_t start, inbound_ptr& in) {
+  auto n = cfg_.stateless_actors;
+  for (size_t k = 0; k < n; ++k) {
+    auto& s = stateless_[(start + k) % n];
+    std::lock_guard<std::mutex> guard{s.mtx};
+    if (s.actor) {
+      caf::anon_send(s.actor, event_atom::value, event::of(std::move(in)));
+      return true;
+    }
+  }
+  return false;
+}
 
 supervision::child_spec stateless_supervisor(runtime& rt) {
   namespace sup = supervision;
@@ -247,7 +270,7 @@ supervision::child_spec stateless_supervisor(runtime& rt) {
     c.restart = sup::restart_type::permanent;
     c.shutdown = sup::shutdown_policy::timeout(std::chrono::seconds{5});
     c.start = [&rt, i](const sup::start_context& ctx) -> caf::expected<caf::actor> {
-      auto h = rt.system().spawn<stateless_actor>(rt, ctx.gauge);
+      auto h = rt.system().spawn<stateless_actor>(rt, i, ctx.gauge);
       rt.set_stateless_actor(i, h);
       h->attach_functor([&rt, i, who = h.address()] {
         rt.clear_stateless_actor_if(i, who);

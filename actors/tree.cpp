@@ -2,6 +2,7 @@
 
 #include <caf/send.hpp>
 
+#include "actors/messages.hpp"
 #include "supervision/errors.hpp"
 #include "supervision/supervisor.hpp"
 
@@ -68,16 +69,21 @@ sup::child_spec shard_child(runtime& rt, shard_address addr,
   child.shutdown = sup::shutdown_policy::infinity();
   child.start = [&rt, addr, spec = std::move(spec)](
                   const sup::start_context&) -> caf::expected<caf::actor> {
-    auto& slot = rt.registry().slot(addr);
     // Sessions of a previous incarnation that left a checkpoint are started
-    // again under the new shard and continue; the others are gone with it.
-    auto survivors = slot.restartable();
+    // again under the new shard and continue; the others are gone with it,
+    // and what waited for them is answered.
+    session_registry::dropped gone;
+    auto survivors = rt.registry().restart_shard(addr, rt.checkpoints().saved_in(addr),
+                                                 gone);
+    for (auto& h : gone.handovers)
+      answer_unreached(*h, "the session could not be continued after its "
+                           "shard restarted; start a new one");
     auto res = sup::spawn_supervisor(rt.system(), spec);
     if (res) {
-      slot.set_supervisor(*res);
+      rt.shards().set(addr, *res);
       // while the shard is down, readiness says so
-      (*res)->attach_functor([&slot, who = res->address()] {
-        slot.clear_supervisor_if(who);
+      (*res)->attach_functor([&rt, addr, who = res->address()] {
+        rt.shards().clear_if(addr, who);
       });
       for (auto& id : survivors)
         caf::anon_send(*res, sup::start_child_atom::value, id.to_string(),

@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
   // messages would measure the burst's mailbox backlog, not the sessions.
   const long window = arg(argc, argv, "--window", 256);
   auto send_start = [&](const actors::session_id& id) {
-    self->send(n.rt().registry().slot_of(id).supervisor(),
+    self->send(n.rt().shards().get(n.rt().registry().address_of(id)),
                supervision::start_child_atom::value, id.to_string(),
                caf::message{});
   };
@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
   clk.enabled = true;
   for (long i = 0; i < crashes && i < sessions; ++i) {
     const auto& id = ids[static_cast<size_t>(i) * 7 % ids.size()];
-    auto victim = n.rt().registry().find(id);
+    auto victim = n.rt().registry().whereis(id);
     auto tc = clock_type::now();
     actors::crash(victim, "bench");
     for (;;) {

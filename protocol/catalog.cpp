@@ -7,16 +7,6 @@ namespace mcpvisor::protocol {
 
 namespace {
 
-void str(json_writer& w, const char* key, std::string_view v) {
-  w.Key(key);
-  w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
-}
-
-void opt_str(json_writer& w, const char* key, std::string_view v) {
-  if (!v.empty())
-    str(w, key, v);
-}
-
 /// Writes already-encoded JSON as a member value.
 void raw(json_writer& w, const char* key, std::string_view json) {
   w.Key(key);
@@ -30,39 +20,14 @@ void write_icons(json_writer& w, const std::vector<icon>& icons) {
   w.StartArray();
   for (auto& i : icons) {
     w.StartObject();
-    str(w, "src", i.src);
-    opt_str(w, "mimeType", i.mime_type);
-    if (!i.sizes.empty()) {
-      w.Key("sizes");
-      w.StartArray();
-      for (auto& s : i.sizes)
-        w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-      w.EndArray();
-    }
-    opt_str(w, "theme", i.theme);
+    write_string(w, "src", i.src);
+    write_string_if(w, "mimeType", i.mime_type);
+    if (!i.sizes.empty())
+      write_strings(w, "sizes", i.sizes);
+    write_string_if(w, "theme", i.theme);
     w.EndObject();
   }
   w.EndArray();
-}
-
-void write_annotations(json_writer& w, const content_annotations& a) {
-  if (a.empty())
-    return;
-  w.Key("annotations");
-  w.StartObject();
-  if (!a.audience.empty()) {
-    w.Key("audience");
-    w.StartArray();
-    for (auto& x : a.audience)
-      w.String(x.data(), static_cast<rapidjson::SizeType>(x.size()));
-    w.EndArray();
-  }
-  if (a.priority) {
-    w.Key("priority");
-    w.Double(*a.priority);
-  }
-  opt_str(w, "lastModified", a.last_modified);
-  w.EndObject();
 }
 
 std::optional<std::string> check_meta(std::string_view meta) {
@@ -303,9 +268,9 @@ std::optional<std::string> catalog::add_tool(tool_definition def) {
     string_sink sink{listing};
     json_writer w{sink};
     w.StartObject();
-    str(w, "name", def.name);
-    opt_str(w, "title", def.title);
-    str(w, "description", def.description);
+    write_string(w, "name", def.name);
+    write_string_if(w, "title", def.title);
+    write_string(w, "description", def.description);
     raw(w, "inputSchema", def.input_schema);
     if (!def.output_schema.empty())
       raw(w, "outputSchema", def.output_schema);
@@ -314,7 +279,7 @@ std::optional<std::string> catalog::add_tool(tool_definition def) {
         || a.open_world) {
       w.Key("annotations");
       w.StartObject();
-      opt_str(w, "title", a.title);
+      write_string_if(w, "title", a.title);
       auto flag = [&](const char* key, const std::optional<bool>& v) {
         if (v) {
           w.Key(key);
@@ -358,11 +323,11 @@ std::optional<std::string> catalog::add_resource(resource_definition def) {
     string_sink sink{listing};
     json_writer w{sink};
     w.StartObject();
-    str(w, "uri", def.uri);
-    str(w, "name", def.name);
-    opt_str(w, "title", def.title);
-    opt_str(w, "description", def.description);
-    opt_str(w, "mimeType", def.mime_type);
+    write_string(w, "uri", def.uri);
+    write_string(w, "name", def.name);
+    write_string_if(w, "title", def.title);
+    write_string_if(w, "description", def.description);
+    write_string_if(w, "mimeType", def.mime_type);
     if (def.size) {
       w.Key("size");
       w.Uint64(*def.size);
@@ -403,11 +368,11 @@ catalog::add_resource_template(resource_template_definition def) {
     string_sink sink{listing};
     json_writer w{sink};
     w.StartObject();
-    str(w, "uriTemplate", def.uri_template);
-    str(w, "name", def.name);
-    opt_str(w, "title", def.title);
-    opt_str(w, "description", def.description);
-    opt_str(w, "mimeType", def.mime_type);
+    write_string(w, "uriTemplate", def.uri_template);
+    write_string(w, "name", def.name);
+    write_string_if(w, "title", def.title);
+    write_string_if(w, "description", def.description);
+    write_string_if(w, "mimeType", def.mime_type);
     write_annotations(w, def.annotations);
     write_icons(w, def.icons);
     if (!def.meta.empty())
@@ -440,17 +405,17 @@ std::optional<std::string> catalog::add_prompt(prompt_definition def) {
     string_sink sink{listing};
     json_writer w{sink};
     w.StartObject();
-    str(w, "name", def.name);
-    opt_str(w, "title", def.title);
-    str(w, "description", def.description);
+    write_string(w, "name", def.name);
+    write_string_if(w, "title", def.title);
+    write_string(w, "description", def.description);
     if (!def.arguments.empty()) {
       w.Key("arguments");
       w.StartArray();
       for (auto& a : def.arguments) {
         w.StartObject();
-        str(w, "name", a.name);
-        opt_str(w, "title", a.title);
-        opt_str(w, "description", a.description);
+        write_string(w, "name", a.name);
+        write_string_if(w, "title", a.title);
+        write_string_if(w, "description", a.description);
         w.Key("required");
         w.Bool(a.required);
         w.EndObject();

@@ -127,6 +127,14 @@ struct prompt_definition {
   std::map<std::string, completer> complete;
 };
 
+/// Something a tool set wants done every `interval` while the server runs
+/// (the conformance set's watched resource changes every few seconds). The
+/// runtime runs it on a timer thread of its own.
+struct periodic_task {
+  std::chrono::milliseconds interval;
+  std::function<void()> run;
+};
+
 /// Who the server is and how it describes itself.
 struct server_info {
   std::string name = "mcpvisor";

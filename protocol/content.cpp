@@ -4,36 +4,22 @@
 
 namespace mcpvisor::protocol {
 
-namespace {
-
 void write_annotations(json_writer& w, const content_annotations& a) {
   if (a.empty())
     return;
   w.Key("annotations");
   w.StartObject();
-  if (!a.audience.empty()) {
-    w.Key("audience");
-    w.StartArray();
-    for (auto& x : a.audience)
-      w.String(x.data(), static_cast<rapidjson::SizeType>(x.size()));
-    w.EndArray();
-  }
+  if (!a.audience.empty())
+    write_strings(w, "audience", a.audience);
   if (a.priority) {
     w.Key("priority");
     w.Double(*a.priority);
   }
-  if (!a.last_modified.empty()) {
-    w.Key("lastModified");
-    w.String(a.last_modified.data(),
-             static_cast<rapidjson::SizeType>(a.last_modified.size()));
-  }
+  write_string_if(w, "lastModified", a.last_modified);
   w.EndObject();
 }
 
-void str(json_writer& w, const char* key, std::string_view v) {
-  w.Key(key);
-  w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
-}
+namespace {
 
 std::string media(const char* type, std::string_view data,
                   std::string_view mime, const content_annotations& a) {
@@ -42,9 +28,9 @@ std::string media(const char* type, std::string_view data,
   string_sink sink{out};
   json_writer w{sink};
   w.StartObject();
-  str(w, "type", type);
-  str(w, "data", data);
-  str(w, "mimeType", mime);
+  write_string(w, "type", type);
+  write_string(w, "data", data);
+  write_string(w, "mimeType", mime);
   write_annotations(w, a);
   w.EndObject();
   return out;
@@ -58,13 +44,13 @@ std::string embedded(std::string_view uri, std::string_view mime,
   string_sink sink{out};
   json_writer w{sink};
   w.StartObject();
-  str(w, "type", "resource");
+  write_string(w, "type", "resource");
   w.Key("resource");
   w.StartObject();
-  str(w, "uri", uri);
+  write_string(w, "uri", uri);
   if (!mime.empty())
-    str(w, "mimeType", mime);
-  str(w, field, value);
+    write_string(w, "mimeType", mime);
+  write_string(w, field, value);
   w.EndObject();
   write_annotations(w, a);
   w.EndObject();
@@ -79,8 +65,8 @@ content_block content_block::text(std::string_view text, const content_annotatio
   string_sink sink{out};
   json_writer w{sink};
   w.StartObject();
-  str(w, "type", "text");
-  str(w, "text", text);
+  write_string(w, "type", "text");
+  write_string(w, "text", text);
   write_annotations(w, a);
   w.EndObject();
   return content_block{std::move(out)};
@@ -103,13 +89,13 @@ content_block content_block::resource_link(std::string_view uri, std::string_vie
   string_sink sink{out};
   json_writer w{sink};
   w.StartObject();
-  str(w, "type", "resource_link");
-  str(w, "uri", uri);
-  str(w, "name", name);
+  write_string(w, "type", "resource_link");
+  write_string(w, "uri", uri);
+  write_string(w, "name", name);
   if (!mime_type.empty())
-    str(w, "mimeType", mime_type);
+    write_string(w, "mimeType", mime_type);
   if (!description.empty())
-    str(w, "description", description);
+    write_string(w, "description", description);
   w.EndObject();
   return content_block{std::move(out)};
 }
@@ -147,10 +133,10 @@ std::string contents_json(std::string_view uri, std::string_view mime,
   string_sink sink{out};
   json_writer w{sink};
   w.StartObject();
-  str(w, "uri", uri);
+  write_string(w, "uri", uri);
   if (!mime.empty())
-    str(w, "mimeType", mime);
-  str(w, field, value);
+    write_string(w, "mimeType", mime);
+  write_string(w, field, value);
   w.EndObject();
   return out;
 }

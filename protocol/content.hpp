@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/json.hpp"
+
 /// What handlers return: content blocks, tool results, resource contents and
 /// prompt messages. Each block is kept as its encoded JSON object, written
 /// once when the handler builds it.
@@ -23,6 +25,10 @@ struct content_annotations {
     return audience.empty() && !priority && last_modified.empty();
   }
 };
+
+/// Writes `"annotations":{...}` into an object being written (nothing when
+/// `a` is empty).
+void write_annotations(json_writer& w, const content_annotations& a);
 
 /// An icon for tools, resources, prompts and the server.
 struct icon {

@@ -130,6 +130,7 @@ void push_error(engine_output& out, const request_id& id, int code,
                 int http_status = 0) {
   outgoing o;
   o.json = encode_error(id, code, text, data);
+  o.kind = message_kind::error;
   o.stream = id;
   o.final = true;
   o.http_status = http_status;
@@ -929,6 +930,7 @@ void session::send_asks(pending_call& call, engine_output& out) {
     }
     outgoing o;
     o.json = encode_request(rid, ask.request.method(), params);
+    o.kind = message_kind::request;
     o.stream = call.id();
     out.messages.push_back(std::move(o));
     asks_[rid] = server_request{call.id(), ask.key, deadline};
@@ -1031,6 +1033,7 @@ void session::notify_change(catalog_change what, std::string_view uri,
   if (!initialized_)
     return;
   outgoing o;
+  o.kind = message_kind::notification;
   switch (what) {
     case catalog_change::tools:
       o.json = encode_notification("notifications/tools/list_changed", {});
@@ -1162,6 +1165,7 @@ std::optional<std::string> header_value(std::string_view v) {
 outgoing mismatch(const request_id& id, std::string text) {
   outgoing o;
   o.json = encode_error(id, errc::header_mismatch, "Header mismatch: " + text);
+  o.kind = message_kind::error;
   o.stream = id;
   o.final = true;
   o.http_status = 400;
@@ -1413,6 +1417,7 @@ void serve_stateless(const server_context& srv, message& msg,
     outgoing ack;
     ack.json = encode_notification("notifications/subscriptions/acknowledged",
                                    params);
+    ack.kind = message_kind::notification;
     ack.stream = msg.id;
     out.messages.push_back(std::move(ack));
     out.subscribe = std::move(l);
@@ -1525,6 +1530,7 @@ std::string listen_closed(const request_id& subscription) {
 outgoing decode_failure(const decode_error& err) {
   outgoing o;
   o.json = encode_error(err.id, err.code, err.message);
+  o.kind = message_kind::error;
   o.stream = err.id;
   o.final = true;
   o.http_status = 400;

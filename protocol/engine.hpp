@@ -85,9 +85,11 @@ private:
   std::string result_meta_;
 };
 
-/// A message for the client.
+/// A message for the client, and what it is: transports count results and
+/// errors and choose headers from `kind`, never from the JSON.
 struct outgoing {
   std::string json;
+  message_kind kind = message_kind::result;
   /// The client request this message belongs to: its response stream.
   /// Empty for messages on a session's own stream (list changes, updates).
   request_id stream;

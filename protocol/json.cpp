@@ -17,6 +17,53 @@ void append_json(std::string& out, const json_value& v) {
   v.Accept(w);
 }
 
+namespace {
+
+void key(json_writer& w, std::string_view k) {
+  w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+}
+
+} // namespace
+
+void write_string(json_writer& w, std::string_view k, std::string_view value) {
+  key(w, k);
+  w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+}
+
+void write_string_if(json_writer& w, std::string_view k, std::string_view value) {
+  if (!value.empty())
+    write_string(w, k, value);
+}
+
+void write_uint(json_writer& w, std::string_view k, uint64_t value) {
+  key(w, k);
+  w.Uint64(value);
+}
+
+void write_int(json_writer& w, std::string_view k, int64_t value) {
+  key(w, k);
+  w.Int64(value);
+}
+
+void write_double(json_writer& w, std::string_view k, double value) {
+  key(w, k);
+  w.Double(value);
+}
+
+void write_bool(json_writer& w, std::string_view k, bool value) {
+  key(w, k);
+  w.Bool(value);
+}
+
+void write_strings(json_writer& w, std::string_view k,
+                   const std::vector<std::string>& values) {
+  key(w, k);
+  w.StartArray();
+  for (auto& v : values)
+    w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+  w.EndArray();
+}
+
 void append_quoted(std::string& out, std::string_view text) {
   string_sink sink{out};
   json_writer w{sink};

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -43,6 +44,20 @@ private:
 };
 
 using json_writer = rapidjson::Writer<string_sink>;
+
+// -- members of an object being written ---------------------------------------
+
+/// `"key":"value"`.
+void write_string(json_writer& w, std::string_view key, std::string_view value);
+/// `"key":"value"`, or nothing when `value` is empty.
+void write_string_if(json_writer& w, std::string_view key, std::string_view value);
+void write_uint(json_writer& w, std::string_view key, uint64_t value);
+void write_int(json_writer& w, std::string_view key, int64_t value);
+void write_double(json_writer& w, std::string_view key, double value);
+void write_bool(json_writer& w, std::string_view key, bool value);
+/// `"key":["a","b",...]`.
+void write_strings(json_writer& w, std::string_view key,
+                   const std::vector<std::string>& values);
 
 /// Compact JSON text of `v`.
 std::string to_json(const json_value& v);

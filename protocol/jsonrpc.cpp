@@ -181,6 +181,10 @@ message::message() : pool_(arena_, sizeof(arena_), 16 * 1024), doc_(&pool_) {
   // nop
 }
 
+bool message::wants_progress() const {
+  return find_member(meta(), "progressToken") != nullptr;
+}
+
 std::optional<decode_error> decode(std::string text, message& out,
                                    const decode_limits& limits) {
   if (text.size() > limits.max_message_bytes)

@@ -139,6 +139,10 @@ public:
     return doc_;
   }
 
+  /// The client asked for progress (`_meta.progressToken`): its answer
+  /// goes out as an SSE stream from the start.
+  bool wants_progress() const;
+
   /// Size of the text this message was decoded from.
   size_t size() const noexcept {
     return size_;

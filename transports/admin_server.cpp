@@ -10,11 +10,12 @@
 #include <openssl/crypto.h>
 
 #include "actors/admin.hpp"
+#include "protocol/ingress.hpp"
 #include "actors/log.hpp"
 #include "transports/admin_page.hpp"
 #include "transports/admin_routes.hpp"
 #include "transports/http_reader.hpp"
-#include "transports/http_rules.hpp"
+#include "transports/http_wire.hpp"
 #include "transports/listener.hpp"
 
 namespace mcpvisor::transports {
@@ -30,9 +31,9 @@ constexpr size_t max_body = 64 * 1024;
 constexpr auto read_timeout = std::chrono::seconds{30};
 
 std::string json_error(std::string_view text) {
-  std::string out = "{\"error\":\"";
-  log::escape_json(out, text);
-  out += "\"}";
+  std::string out = "{\"error\":";
+  protocol::append_quoted(out, text);
+  out += '}';
   return out;
 }
 
@@ -65,7 +66,7 @@ struct admin_server::impl {
   admin_config cfg;
   net::io_context ioc{1};
   tcp::acceptor acceptor;
-  origin_policy origins;
+  protocol::origin_policy origins;
   std::thread thread;
   std::unique_ptr<accept_loop> acceptor_loop;
   std::atomic<bool> stopping{false};
@@ -74,7 +75,6 @@ struct admin_server::impl {
 namespace {
 
 using request = http::request<http::string_body>;
-using response = http::response<http::string_body>;
 
 /// One admin connection: reads a request, answers it (possibly later, from
 /// an actor), and reads the next one.
@@ -142,9 +142,7 @@ private:
   void route() {
     auto host = req_[http::field::host];
     auto origin = req_[http::field::origin];
-    if (!srv_.origins.host_ok({host.data(), host.size()})
-        || (!origin.empty()
-            && !srv_.origins.origin_ok({origin.data(), origin.size()}))) {
+    if (!srv_.origins.allows({host.data(), host.size()}, {origin.data(), origin.size()})) {
       send(403, json_error("forbidden: Host or Origin is not allowed"));
       return;
     }
@@ -201,35 +199,27 @@ private:
   void send(int status, std::string body, bool keep = true,
             std::string_view location = {},
             std::string_view type = "application/json") {
-    auto res = std::make_shared<response>(static_cast<http::status>(status), 11);
-    res->set(http::field::server, "mcpvisor-admin");
-    res->set(http::field::cache_control, "no-store");
-    if (!body.empty())
-      res->set(http::field::content_type, type);
-    if (!location.empty())
-      res->set(http::field::location, location);
-    if (!allow_.empty())
-      res->set(http::field::allow, allow_);
-    if (status == 401)
-      res->set(http::field::www_authenticate, "Bearer");
-    if (status == 503)
-      res->set(http::field::retry_after, "1");
-    res->keep_alive(keep && req_.keep_alive());
-    res->body() = std::move(body);
-    res->prepare_payload();
+    keep = keep && req_.keep_alive();
+    auto out = std::make_shared<std::string>(wire::response(
+      status, body.empty() ? std::string_view{} : type, body, keep,
+      {{"Server", "mcpvisor-admin"},
+       {"Cache-Control", "no-store"},
+       {"Location", location},
+       {"Allow", allow_},
+       {"WWW-Authenticate", status == 401 ? "Bearer" : ""}}));
     allow_.clear();
-    http::async_write(stream_, *res,
-                      [self = shared_from_this(), res](beast::error_code ec, size_t) {
-                        if (ec || !res->keep_alive()) {
-                          beast::error_code ignored;
-                          self->stream_.socket().shutdown(
-                            tcp::socket::shutdown_send, ignored);
-                          if (!ec)
-                            self->linger();
-                          return;
-                        }
-                        self->read();
-                      });
+    net::async_write(stream_, net::buffer(*out),
+                     [self = shared_from_this(), out, keep](beast::error_code ec, size_t) {
+                       if (ec || !keep) {
+                         beast::error_code ignored;
+                         self->stream_.socket().shutdown(tcp::socket::shutdown_send,
+                                                         ignored);
+                         if (!ec)
+                           self->linger();
+                         return;
+                       }
+                       self->read();
+                     });
   }
 
   /// Reads and drops what the client still sends (at most 1 MiB, 2 s)

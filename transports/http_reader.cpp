@@ -1,12 +1,13 @@
 #include "transports/http_reader.hpp"
 
 #include <array>
+#include <cctype>
 #include <exception>
 #include <vector>
 
 #include <boost/beast/http/error.hpp>
+#include <boost/beast/http/rfc7230.hpp>
 
-#include "transports/http_rules.hpp"
 
 namespace mcpvisor::transports {
 
@@ -24,19 +25,22 @@ constexpr std::array<std::string_view, 10> single_fields = {
   "last-event-id",
 };
 
+/// The transfer codings of every Transfer-Encoding line, in order, lower
+/// case; an empty element stands for an empty list item.
 std::vector<std::string> coding_list(const request_reader::request& req) {
   std::vector<std::string> out;
   for (auto& f : req) {
     if (f.name() != http::field::transfer_encoding)
       continue;
-    std::string_view v{f.value().data(), f.value().size()};
-    for (;;) {
-      auto comma = v.find(',');
-      out.push_back(lower(trim(v.substr(0, comma))));
-      if (comma == std::string_view::npos)
-        break;
-      v.remove_prefix(comma + 1);
+    auto before = out.size();
+    for (auto token : http::token_list{f.value()}) {
+      std::string t{token.data(), token.size()};
+      for (auto& c : t)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      out.push_back(std::move(t));
     }
+    if (out.size() == before)
+      out.emplace_back(); // nothing Beast calls a token: refused below
   }
   return out;
 }

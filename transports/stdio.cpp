@@ -1,8 +1,8 @@
 #include "transports/stdio.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -15,7 +15,7 @@
 
 #include "actors/channel.hpp"
 #include "actors/gateway.hpp"
-#include "protocol/engine.hpp"
+#include "protocol/ingress.hpp"
 
 namespace mcpvisor::transports {
 
@@ -32,17 +32,22 @@ public:
     // nop
   }
 
-  void reply(int, std::string body, std::string_view) override {
-    line(std::move(body));
+  void send(actors::reply r) override {
+    line(std::move(r.json));
   }
   void open_stream(std::string_view, int) override {
     // nop: every message is a line anyway
   }
-  void event(std::string_view, std::string data) override {
+  void event(std::string_view, protocol::message_kind, std::string data) override {
     line(std::move(data));
   }
+  /// The session ended: it sends nothing more.
   void close() override {
-    // nop
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      ended_ = true;
+    }
+    cv_.notify_all();
   }
   bool alive() const override {
     return open_.load();
@@ -66,10 +71,13 @@ public:
     cv_.wait(lock, [this] { return queued_ <= limit_ || !open_.load(); });
   }
 
-  /// Waits up to `timeout` for the queue to be written out.
-  void flush(std::chrono::milliseconds timeout) {
+  /// Waits up to `timeout` for the session to end (`close`) and then for
+  /// the queue to be written out.
+  void finish(std::chrono::milliseconds timeout) {
     std::unique_lock<std::mutex> lock{mtx_};
-    cv_.wait_for(lock, timeout, [this] { return queued_ == 0 || !open_.load(); });
+    cv_.wait_for(lock, timeout, [this] {
+      return (ended_ && queued_ == 0) || !open_.load();
+    });
   }
 
   /// Stops writing; the writer thread ends within its poll interval.
@@ -125,6 +133,7 @@ private:
   std::condition_variable cv_;
   std::deque<std::string> lines_;
   size_t queued_ = 0;
+  bool ended_ = false;
   std::atomic<bool> open_{true};
 };
 
@@ -139,47 +148,27 @@ void serve_stdio(actors::gateway& gw, size_t max_line, size_t max_queued) {
   char buf[65536];
   auto handle = [&](std::string text) {
     auto msg = std::make_unique<protocol::message>();
-    if (auto err = protocol::decode(std::move(text), *msg)) {
-      out->line(protocol::decode_failure(*err).json);
+    auto r = protocol::route_stdio(std::move(text), *msg, !session.empty(),
+                                   gw.overloaded());
+    if (r.kind == protocol::route_kind::answer) {
+      if (r.status != 0)
+        out->line(std::move(r.body));
       return;
     }
-    if (msg->kind == protocol::message_kind::request && gw.overloaded()) {
-      // the andon cord is pulled: new requests are refused at once
-      out->line(protocol::encode_error(msg->id, protocol::errc::internal_error,
-                                       actors::overloaded_text));
+    if (r.kind == protocol::route_kind::session)
+      r.session_id = session;
+    auto id = msg->id;
+    std::string started;
+    auto res = gw.submit(r, std::move(msg), {out, true, nullptr, &started});
+    if (res == actors::gateway::result::ok) {
+      if (r.kind == protocol::route_kind::initialize)
+        session = std::move(started);
       return;
     }
-    bool meta_version = protocol::find_member(msg->meta(),
-                                              "io.modelcontextprotocol/protocolVersion")
-                        != nullptr;
-    if (meta_version) {
-      gw.stateless(std::move(msg), nullptr, out, true);
-      return;
-    }
-    if (!session.empty()) {
-      if (gw.post(session, std::move(msg), out)
-          == actors::gateway::result::unknown_session)
-        session.clear(); // it ended; a new initialize may start another
-      return;
-    }
-    if (msg->kind != protocol::message_kind::request)
-      return;
-    if (msg->method == "initialize") {
-      gw.initialize(std::move(msg), out, true, &session);
-      // the session is started by its shard; wait until it can be routed to
-      // so that the next line does not arrive before it exists
-      for (int i = 0; i < 1000 && !gw.known(session); ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds{1});
-      if (!gw.known(session))
-        session.clear(); // initialize failed; its answer says why
-      return;
-    }
-    if (msg->method == "ping") {
-      out->line(protocol::encode_result(msg->id, "{}"));
-      return;
-    }
-    out->line(protocol::encode_error(msg->id, protocol::errc::invalid_request,
-                                     "not initialized: send initialize first"));
+    if (r.kind == protocol::route_kind::session)
+      session.clear(); // it ended; a new initialize may start another
+    if (r.request)
+      out->line(actors::gateway::refusal(res, id).body);
   };
   for (;;) {
     out->wait_for_room();
@@ -214,13 +203,14 @@ void serve_stdio(actors::gateway& gw, size_t max_line, size_t max_queued) {
   }
   if (!skipping && !pending.empty() && pending != "\r")
     handle(std::move(pending)); // a last line without a newline
-  // EOF: end the session and give its actor a moment to finish writing
+  // EOF: end the session, and let its last answers out
   if (!session.empty()) {
-    gw.remove(session);
-    for (int i = 0; i < 200 && gw.known(session); ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds{5});
+    protocol::route end;
+    end.kind = protocol::route_kind::end_session;
+    end.session_id = session;
+    if (gw.submit(end, nullptr, {}) == actors::gateway::result::ok)
+      out->finish(std::chrono::seconds{2});
   }
-  out->flush(std::chrono::seconds{2});
   out->shut();
   writer.join();
 }

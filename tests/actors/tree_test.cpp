@@ -47,7 +47,7 @@ actors::session_id id_in(actors::node& n, actors::shard_address where) {
 /// Starts a session through its shard, as the transports do.
 caf::actor start_session(actors::node& n, caf::scoped_actor& self,
                          const actors::session_id& id) {
-  auto shard = n.rt().registry().slot_of(id).supervisor();
+  auto shard = n.rt().shards().get(n.rt().registry().address_of(id));
   REQUIRE(shard);
   auto res = sup::client::start_child(self, shard, id.to_string(),
                                       caf::message{});
@@ -68,7 +68,7 @@ caf::actor wait_rerouted(actors::node& n, const actors::session_id& id,
                          const caf::actor& old) {
   auto deadline = std::chrono::steady_clock::now() + wait_limit;
   while (std::chrono::steady_clock::now() < deadline) {
-    auto h = n.rt().registry().find(id);
+    auto h = n.rt().registry().whereis(id);
     if (h && h != old)
       return h;
     std::this_thread::sleep_for(1ms);
@@ -81,7 +81,7 @@ caf::actor wait_new_shard(actors::node& n, actors::shard_address where,
                           const caf::actor& old) {
   auto deadline = std::chrono::steady_clock::now() + wait_limit;
   while (std::chrono::steady_clock::now() < deadline) {
-    auto h = n.rt().registry().slot(where).supervisor();
+    auto h = n.rt().shards().get(where);
     if (h && h != old)
       return h;
     std::this_thread::sleep_for(1ms);
@@ -127,21 +127,21 @@ TEST_CASE("sessions are started, routed by id and stopped through the tree") {
   for (int i = 0; i < 60; ++i) {
     auto id = actors::session_id::random();
     auto h = start_session(n, self, id);
-    CHECK(n.rt().registry().find(id) == h);
+    CHECK(n.rt().registry().whereis(id) == h);
     ids.push_back(id);
   }
   CHECK(n.rt().registry().size() == 60);
   for (auto& id : ids)
-    CHECK(answers(self, n.rt().registry().find(id)));
+    CHECK(answers(self, n.rt().registry().whereis(id)));
   // a session that ends normally is forgotten by its shard and the routing
-  auto victim = n.rt().registry().find(ids[0]);
+  auto victim = n.rt().registry().whereis(ids[0]);
   actors::expire_session(victim);
   CHECK_FALSE(wait_down(self, victim));
-  CHECK_FALSE(n.rt().registry().find(ids[0]));
+  CHECK_FALSE(n.rt().registry().whereis(ids[0]));
   // terminate_child stops one through its shard
-  auto shard = n.rt().registry().slot_of(ids[1]).supervisor();
+  auto shard = n.rt().shards().get(n.rt().registry().address_of(ids[1]));
   CHECK_FALSE(sup::client::terminate_child(self, shard, ids[1].to_string()));
-  CHECK_FALSE(n.rt().registry().find(ids[1]));
+  CHECK_FALSE(n.rt().registry().whereis(ids[1]));
   CHECK(n.rt().registry().size() == 58);
   n.stop();
   CHECK(n.wait() == 0);
@@ -158,7 +158,7 @@ TEST_CASE("a crashing session is restarted by its shard under the same id") {
   auto after = wait_rerouted(n, id, before);
   REQUIRE(after);
   CHECK(answers(self, after));
-  auto shard = n.rt().registry().slot_of(id).supervisor();
+  auto shard = n.rt().shards().get(n.rt().registry().address_of(id));
   auto kids = sup::client::which_children(self, shard);
   REQUIRE(kids);
   REQUIRE(kids->size() == 1);
@@ -178,8 +178,8 @@ TEST_CASE("a shard that exceeds its intensity is restarted by its meta-shard; "
   start_session(n, self, doomed);
   auto neighbour = start_session(n, self, neighbour_id);
   auto cousin = start_session(n, self, cousin_id);
-  auto old_shard = n.rt().registry().slot(bad).supervisor();
-  auto s1 = n.rt().registry().find(doomed);
+  auto old_shard = n.rt().shards().get(bad);
+  auto s1 = n.rt().registry().whereis(doomed);
   actors::crash(s1, "first");
   auto s2 = wait_rerouted(n, doomed, s1);
   REQUIRE(s2);
@@ -190,9 +190,9 @@ TEST_CASE("a shard that exceeds its intensity is restarted by its meta-shard; "
   auto kids = sup::client::which_children(self, new_shard);
   REQUIRE(kids);
   CHECK(kids->empty());
-  CHECK_FALSE(n.rt().registry().find(doomed));
-  CHECK(n.rt().registry().find(neighbour_id) == neighbour);
-  CHECK(n.rt().registry().find(cousin_id) == cousin);
+  CHECK_FALSE(n.rt().registry().whereis(doomed));
+  CHECK(n.rt().registry().whereis(neighbour_id) == neighbour);
+  CHECK(n.rt().registry().whereis(cousin_id) == cousin);
   CHECK(answers(self, neighbour));
   auto snap = sup::client::snapshot(self, n.root());
   REQUIRE(snap);

@@ -7,7 +7,7 @@ namespace mcpvisor::fuzz {
 using namespace protocol;
 
 engine_driver::engine_driver() : cat(server_info{}), srv(cat, engine_config{}) {
-  if (actors::add_conformance_set(cat, set))
+  if (tools::add_conformance_set(cat, set))
     __builtin_trap();
 }
 

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "actors/tool_sets.hpp"
+#include "tools/tool_sets.hpp"
 #include "protocol/engine.hpp"
 
 /// The MCP engine fed strings, with the conformance tool set, running every
@@ -29,7 +29,7 @@ struct engine_driver {
 
   protocol::catalog cat;
   protocol::server_context srv;
-  actors::tool_set set;
+  tools::tool_set set;
   instant_io io;
 
   /// Initializes a fresh session at `version`.

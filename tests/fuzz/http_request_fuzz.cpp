@@ -1,7 +1,7 @@
 // The bytes of whole HTTP requests through the MCP listener's framing
-// (transports/http_reader: limits, RFC 9112 rules) and then the rules the
-// endpoint applies to a request that was read: Host and Origin, the MCP
-// headers, the JSON-RPC body. Nothing may throw, crash or keep more than
+// (transports/http_reader: limits, RFC 9112 rules) and then the endpoint's
+// MCP rules (protocol/ingress: Host and Origin, method, Accept,
+// Content-Type, the MCP headers, the JSON-RPC body, overload). Nothing may throw, crash or keep more than
 // it counted; a refusal always carries a status and a text.
 
 #include <cstddef>
@@ -9,36 +9,31 @@
 #include <string>
 
 #include "actors/session_id.hpp"
-#include "protocol/jsonrpc.hpp"
-#include "protocol/revision.hpp"
+#include "protocol/ingress.hpp"
 #include "transports/http_reader.hpp"
-#include "transports/http_rules.hpp"
+#include "transports/request_view.hpp"
 
 using namespace mcpvisor;
 
 namespace {
 
-std::string_view field(const transports::request_reader::request& req,
-                       std::string_view name) {
-  auto it = req.find(boost::beast::string_view{name.data(), name.size()});
-  if (it == req.end())
-    return {};
-  return transports::trim({it->value().data(), it->value().size()});
-}
-
+/// What the endpoint does with a request that was read: its route from
+/// protocol/ingress, and the session id a route names parsed as the
+/// gateway would.
 void apply_mcp_rules(transports::request_reader::request& req) {
-  static const transports::origin_policy origins{{"mcp.example.com"}, {}};
-  (void) origins.host_ok(field(req, "host"));
-  (void) origins.origin_ok(field(req, "origin"));
-  (void) actors::session_id::parse(field(req, "mcp-session-id"));
-  auto pv = field(req, "mcp-protocol-version");
-  (void) protocol::parse_revision(pv);
+  static const protocol::http_endpoint ep = [] {
+    protocol::http_endpoint e;
+    e.origins = protocol::origin_policy{{"mcp.example.com"}, {}};
+    e.limits = protocol::decode_limits{16 * 1024, 32, 4096, 256, 1024};
+    return e;
+  }();
+  auto view = transports::request_view(req);
   protocol::message msg;
-  if (protocol::decode(std::move(req.body()), msg, protocol::decode_limits{})) 
-    return;
-  bool meta_version = protocol::find_member(msg.meta(), "io.modelcontextprotocol/protocolVersion")
-                      != nullptr;
-  (void) protocol::is_stateless_request(pv, meta_version);
+  auto r = protocol::route_http(ep, view, std::move(req.body()), msg, view.target.size() % 2 == 1);
+  if (r.kind == protocol::route_kind::answer && (r.status < 200 || r.status > 599))
+    __builtin_trap();
+  if (r.kind != protocol::route_kind::answer && !r.session_id.empty())
+    (void) actors::session_id::parse(r.session_id);
 }
 
 } // namespace

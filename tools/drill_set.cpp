@@ -9,9 +9,9 @@
 #include <string>
 #include <thread>
 
-#include "actors/tool_sets.hpp"
+#include "tools/tool_sets.hpp"
 
-namespace mcpvisor::actors {
+namespace mcpvisor::tools {
 
 namespace {
 
@@ -111,4 +111,4 @@ std::optional<std::string> add_drill_set(catalog& cat, tool_set& set,
   return std::nullopt;
 }
 
-} // namespace mcpvisor::actors
+} // namespace mcpvisor::tools

@@ -1,11 +1,11 @@
-#include "actors/cli.hpp"
+#include "app/cli.hpp"
 
 #include <CLI/CLI.hpp>
 
 #include "actors/log.hpp"
 #include "actors/node.hpp"
 
-namespace mcpvisor::actors {
+namespace mcpvisor::app {
 
 namespace {
 
@@ -223,9 +223,9 @@ parse_result parse_command_line(int argc, char** argv) {
     }
   }
   if (http.io_threads == 0)
-    http.io_threads = half_the_cores();
+    http.io_threads = actors::half_the_cores();
   if (opts.node.scheduler_threads == 0)
-    opts.node.scheduler_threads = half_the_cores();
+    opts.node.scheduler_threads = actors::half_the_cores();
   if (log_level == "debug")
     log::set_level(log::level::debug);
   else if (log_level == "warning")
@@ -239,4 +239,4 @@ parse_result parse_command_line(int argc, char** argv) {
   return opts;
 }
 
-} // namespace mcpvisor::actors
+} // namespace mcpvisor::app

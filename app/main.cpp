@@ -12,7 +12,7 @@
 #include <pthread.h>
 
 #include "actors/admin.hpp"
-#include "actors/cli.hpp"
+#include "app/cli.hpp"
 #include "actors/gateway.hpp"
 #include "actors/log.hpp"
 #include "actors/node.hpp"
@@ -40,13 +40,13 @@ sigset_t block_signals() {
 
 int main(int argc, char** argv) {
   using namespace mcpvisor;
-  auto parsed = actors::parse_command_line(argc, argv);
+  auto parsed = app::parse_command_line(argc, argv);
   if (!parsed)
     return parsed.error();
   auto& opts = *parsed;
   protocol::catalog cat{protocol::server_info{}};
   std::string error;
-  auto set = actors::load_tool_set(opts.tools, cat, opts.tool_options, &error);
+  auto set = tools::load_tool_set(opts.tools, cat, opts.tool_options, &error);
   if (!set) {
     log::error("cannot load tool set", {{"reason", error}});
     return 2;

@@ -12,11 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "actors/tool_sets.hpp"
+#include "tools/tool_sets.hpp"
 #include "protocol/path.hpp"
 #include "protocol/seal.hpp"
 
-namespace mcpvisor::actors {
+namespace mcpvisor::tools {
 
 namespace {
 
@@ -197,4 +197,4 @@ std::optional<std::string> add_file_resources(catalog& cat,
   return std::nullopt;
 }
 
-} // namespace mcpvisor::actors
+} // namespace mcpvisor::tools

@@ -5,7 +5,7 @@
 
 #include <unistd.h>
 
-#include "actors/tool_sets.hpp"
+#include "tools/tool_sets.hpp"
 #include "tests/protocol/harness.hpp"
 
 using namespace mcpvisor;
@@ -34,8 +34,8 @@ std::string stateless_call(int id, std::string_view tool, std::string_view caps,
 
 struct conformance_harness : harness {
   conformance_harness() : harness({}, false) {
-    actors::tool_set set;
-    REQUIRE_FALSE(actors::add_conformance_set(cat, set));
+    tools::tool_set set;
+    REQUIRE_FALSE(tools::add_conformance_set(cat, set));
     CHECK(set.periodic.size() == 1);
   }
 };
@@ -167,10 +167,10 @@ TEST_SUITE("default set") {
 
 struct default_harness : harness {
   explicit default_harness(std::string root = {}) : harness({}, false) {
-    actors::tool_set set;
-    actors::tool_set_options opts;
+    tools::tool_set set;
+    tools::tool_set_options opts;
     opts.files_root = std::move(root);
-    REQUIRE_FALSE(actors::add_default_set(cat, set, opts));
+    REQUIRE_FALSE(tools::add_default_set(cat, set, opts));
   }
 };
 

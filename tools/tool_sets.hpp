@@ -10,15 +10,11 @@
 #include "protocol/catalog.hpp"
 
 /// The built-in sets of tools, resources and prompts the binary loads by
-/// name (`--tools default|conformance|drill`).
-namespace mcpvisor::actors {
+/// name (`--tools default|conformance|drill`). Written against the public
+/// tool API (protocol/catalog.hpp) only, as a user's own tools are.
+namespace mcpvisor::tools {
 
-/// Something a set wants done every `interval` while the server runs (the
-/// conformance set's watched resource changes every few seconds).
-struct periodic_task {
-  std::chrono::milliseconds interval;
-  std::function<void()> run;
-};
+using protocol::periodic_task;
 
 struct tool_set_options {
   /// Directory the default set serves as file resources; empty: none.
@@ -63,4 +59,4 @@ std::optional<std::string> add_file_resources(protocol::catalog& cat,
                                               const std::string& root,
                                               size_t max_listed = 1000);
 
-} // namespace mcpvisor::actors
+} // namespace mcpvisor::tools

@@ -5,21 +5,21 @@
 #include <variant>
 
 #include "actors/node.hpp"
-#include "actors/tool_sets.hpp"
+#include "tools/tool_sets.hpp"
 #include "protocol/engine.hpp"
 #include "transports/admin_server.hpp"
 #include "transports/http_server.hpp"
 
-namespace mcpvisor::actors {
+namespace mcpvisor::app {
 
 /// Everything the command line and the config file set.
 struct options {
-  node_config node;
+  actors::node_config node;
   transports::http_config http;
   protocol::engine_config engine;
   /// `--tools`: the built-in set to serve.
   std::string tools = "default";
-  tool_set_options tool_options;
+  tools::tool_set_options tool_options;
   /// `--stdio`: serve one session on stdin/stdout instead of HTTP.
   bool stdio = false;
   /// `--admin HOST:PORT`: serve the admin endpoint (off when unset).
@@ -63,4 +63,4 @@ private:
 /// the long flag names as keys). Flags win over the file.
 parse_result parse_command_line(int argc, char** argv);
 
-} // namespace mcpvisor::actors
+} // namespace mcpvisor::app

@@ -6,9 +6,9 @@
 #include <atomic>
 #include <memory>
 
-#include "actors/tool_sets.hpp"
+#include "tools/tool_sets.hpp"
 
-namespace mcpvisor::actors {
+namespace mcpvisor::tools {
 
 namespace {
 
@@ -591,4 +591,4 @@ std::optional<std::string> add_conformance_set(catalog& cat, tool_set& set) {
   return std::nullopt;
 }
 
-} // namespace mcpvisor::actors
+} // namespace mcpvisor::tools

@@ -5,9 +5,9 @@
 #include <cstdio>
 #include <ctime>
 
-#include "actors/tool_sets.hpp"
+#include "tools/tool_sets.hpp"
 
-namespace mcpvisor::actors {
+namespace mcpvisor::tools {
 
 namespace {
 
@@ -183,4 +183,4 @@ std::optional<tool_set> load_tool_set(std::string_view name, catalog& cat,
   return set;
 }
 
-} // namespace mcpvisor::actors
+} // namespace mcpvisor::tools
