@@ -45,25 +45,50 @@ void call_link::close_stream() {
   caf::anon_send(owner_, event_atom::value, std::move(e));
 }
 
-void call_link::cancel() {
-  {
-    std::lock_guard<std::mutex> guard{mtx_};
-    cancelled_.store(true, std::memory_order_release);
-  }
-  cv_.notify_all();
+void call_link::resume(std::shared_ptr<protocol::pending_call> call) {
+  auto done = event::of(event::kind::call_done);
+  done.call = std::move(call);
+  caf::anon_send(owner_, event_atom::value, std::move(done));
 }
 
-std::vector<std::string> run_inline(protocol::pending_call& call, call_link& link) {
-  link.hold(true);
+void call_link::on_cancel(std::function<void()> f) {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (!cancelled_.load(std::memory_order_acquire)) {
+      on_cancel_ = std::move(f);
+      return;
+    }
+  }
+  f(); // cancelled already
+}
+
+void call_link::cancel() {
+  std::function<void()> hook;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (cancelled_.exchange(true, std::memory_order_acq_rel))
+      return;
+    hook = std::move(on_cancel_);
+  }
+  cv_.notify_all();
+  if (hook)
+    hook();
+}
+
+std::vector<std::string> run_inline(protocol::pending_call& call,
+                                    const std::shared_ptr<call_link>& link) {
+  call.context().set_io(link.get(), link);
+  link->hold(true);
   call.run();
-  link.hold(false);
-  return link.take_held();
+  link->hold(false);
+  return link->take_held();
 }
 
 bool submit_call(worker_pool& workers, call_ptr call,
                  std::shared_ptr<call_link> link, caf::actor owner) {
   auto deadline = call->deadline();
   auto what = call->target();
+  call->context().set_io(link.get(), link);
   return workers.submit([call = std::move(call), link = std::move(link),
                          owner = std::move(owner)] {
     std::string crash;

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -31,8 +32,11 @@ public:
   bool cancelled() const noexcept override;
   bool wait(std::chrono::milliseconds d) override;
   void close_stream() override;
+  void resume(std::shared_ptr<protocol::pending_call> call) override;
+  void on_cancel(std::function<void()> f) override;
 
-  /// Cancels the call: `cancelled()` turns true and a waiting handler wakes.
+  /// Cancels the call: `cancelled()` turns true, a waiting handler wakes,
+  /// and a deferred handler's cancel hook runs.
   void cancel();
 
   /// While held (an inline run on the owner's own thread), notifications
@@ -53,14 +57,18 @@ private:
   std::atomic<bool> cancelled_{false};
   bool hold_ = false;
   std::vector<std::string> held_;
+  std::function<void()> on_cancel_;
   std::mutex mtx_;
   std::condition_variable cv_;
 };
 
 /// Runs a handler round of `call` on the calling actor's thread (an inline
 /// handler); its notifications are held and returned, to go out before the
-/// answer. An exception escapes to the caller: it crashes that actor.
-std::vector<std::string> run_inline(protocol::pending_call& call, call_link& link);
+/// answer. An exception escapes to the caller: it crashes that actor. A
+/// round the handler deferred ends later with a call_done event, as a
+/// worker's does.
+std::vector<std::string> run_inline(protocol::pending_call& call,
+                                    const std::shared_ptr<call_link>& link);
 
 /// What a call is told when no worker can take it.
 constexpr std::string_view no_worker_text

@@ -594,11 +594,10 @@ private:
       f.replay = call->replayable();
     }
     auto& link = f.link;
-    call->context().set_io(link.get());
     if (call->where() == protocol::execution::inline_call) {
       st_->running = call->id();
       // an exception here crashes this session, as it should
-      auto held = run_inline(*call, *link);
+      auto held = run_inline(*call, link);
       st_->running = {};
       for (auto& n : held)
         emit(call->id(), protocol::message_kind::notification, std::move(n),

@@ -163,7 +163,6 @@ private:
   void start(const call_ptr& call, const channel_ptr& ch, bool stream_now) {
     auto self = caf::actor_cast<caf::actor>(this);
     auto link = std::make_shared<call_link>(self, call->id(), ch);
-    call->context().set_io(link.get());
     auto& c = calls_[call.get()];
     c = in_flight{call, ch, link, false};
     if (stream_now) {
@@ -172,9 +171,15 @@ private:
       ch->open_stream({}, 0);
     }
     if (call->where() == protocol::execution::inline_call) {
-      for (auto& n : run_inline(*call, *link))
+      for (auto& n : run_inline(*call, link))
         emit(c, protocol::message_kind::notification, std::move(n), false, 0);
-      finish(call, c);
+      if (!call->deferred()) {
+        finish(call, c);
+        return;
+      }
+      // the round ends later (a call_done event); until then it has a
+      // deadline like a worker's
+      schedule_tick();
       return;
     }
     if (!submit_call(rt_.workers(), call, link, self)) {

@@ -40,8 +40,9 @@ bool split_listen(const std::string& listen, std::string& host, uint16_t& port) 
 
 } // namespace
 
-parse_result parse_command_line(int argc, char** argv) {
+parse_result parse_command_line(int argc, char** argv, std::string_view tools) {
   options opts;
+  opts.tools = std::string{tools};
   auto& rt = opts.node.runtime;
   auto& tree = rt.tree;
   auto& http = opts.http;
@@ -55,10 +56,11 @@ parse_result parse_command_line(int argc, char** argv) {
                  "serve MCP at http://HOST:PORT/mcp")
     ->capture_default_str();
   app.add_option("--tools", opts.tools,
-                 "built-in set: default, conformance, or drill (default plus "
-                 "tools that crash and stall on purpose, for chaos drills)")
+                 "built-in set: default, conformance, drill (default plus "
+                 "tools that crash and stall on purpose, for chaos drills), "
+                 "or none")
     ->capture_default_str()
-    ->check(CLI::IsMember({"default", "conformance", "drill"}));
+    ->check(CLI::IsMember({"default", "conformance", "drill", "none"}));
   app.add_option("--files-root", opts.tool_options.files_root,
                  "directory the default set serves as read-only resources");
   app.add_flag("--stdio", opts.stdio,

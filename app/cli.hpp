@@ -60,7 +60,9 @@ private:
 };
 
 /// Parses flags and the optional `--config FILE` (TOML: `key = value` with
-/// the long flag names as keys). Flags win over the file.
-parse_result parse_command_line(int argc, char** argv);
+/// the long flag names as keys). Flags win over the file. `tools` is the
+/// built-in set served when `--tools` is not given.
+parse_result parse_command_line(int argc, char** argv,
+                                std::string_view tools = "default");
 
 } // namespace mcpvisor::app

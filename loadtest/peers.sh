@@ -24,6 +24,10 @@
 # modelcontextprotocol/conformance, examples/servers/typescript; it is not
 # published on npm), run by tsx from loadtest/peers, with its
 # `test_simple_text` tool. SERVERS="mcpvisor fixture" (say) picks servers.
+#
+# With BEFORE=/path/to/an/older/mcpvisor, the server "before" is that binary
+# with the same flags: BEFORE=... SERVERS="before mcpvisor" measures a change
+# against the build it replaces, interleaved in one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -49,6 +53,9 @@ start() {
   case $1 in
     mcpvisor)
       "$root/build/mcpvisor" --listen "127.0.0.1:$port" 2> "$out/$1.log" &
+      ;;
+    before)
+      "$BEFORE" --listen "127.0.0.1:$port" 2> "$out/$1.log" &
       ;;
     everything)
       (cd "$peers" && PORT=$port exec "$node" --import ./bind-loopback.mjs \
@@ -83,7 +90,7 @@ url() { echo "http://127.0.0.1:$port/mcp"; }
 # the same small call: each server's echo tool
 tool_args() {
   case $1 in
-    mcpvisor) echo '{"text":"hello"}' ;;
+    mcpvisor|before) echo '{"text":"hello"}' ;;
     everything) echo '{"message":"hello"}' ;;
     fixture) echo '{}' ;;
   esac

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -106,6 +107,9 @@ struct input_answer {
   }
 };
 
+class pending_call;
+class call_context;
+
 /// The runtime's side of a running handler: where notifications go, whether
 /// the call was cancelled, and how to wait. Implemented by actors/; a test
 /// can implement it with a vector.
@@ -128,6 +132,53 @@ public:
   virtual void close_stream() {
     // nop
   }
+
+  /// A deferred round ended (`deferred_round::done`): the call goes back
+  /// to the engine, as when a worker finishes a round.
+  virtual void resume(std::shared_ptr<pending_call> call) {
+    (void) call;
+  }
+
+  /// Runs `f` once when the call is cancelled (at once if it already is);
+  /// on the cancelling thread.
+  virtual void on_cancel(std::function<void()> f) {
+    (void) f;
+  }
+};
+
+/// The end of a round that a handler finishes later, from any thread: the
+/// handler took it with `call_context::defer()` and returned
+/// `answer_later()`. The first `done` or `fail` counts; later ones, and any
+/// after the call was cancelled or timed out, do nothing.
+class deferred_round {
+public:
+  struct state;
+
+  deferred_round() = default;
+  explicit deferred_round(std::shared_ptr<state> s) : st_(std::move(s)) {
+    // nop
+  }
+
+  void done(tool_result r);
+  void done(read_result r);
+  void done(prompt_result r);
+
+  /// The round failed: the client gets an internal error saying `text`.
+  void fail(std::string_view text);
+
+  /// True until the round ended or the call was cancelled.
+  bool pending() const noexcept;
+
+  /// Runs `f` once if the call is cancelled (the client cancelled, the
+  /// deadline passed, the session ended).
+  void on_cancel(std::function<void()> f);
+
+  /// The call's context, for `ask`, `set_state`, progress and logs while
+  /// the round is open. Only the thread that ends the round may use it.
+  call_context& context();
+
+private:
+  std::shared_ptr<state> st_;
 };
 
 /// Everything a handler sees and can do. One context serves every round of
@@ -232,6 +283,20 @@ public:
     return {};
   }
 
+  // -- answering later ----------------------------------------------------------
+
+  /// Lets the handler return before its work is done: it keeps the handle,
+  /// returns `answer_later()`, and ends the round with `done` from any
+  /// thread. Meant for `execution::inline_call` handlers that start
+  /// asynchronous work (a request to another server) and must not hold a
+  /// thread while they wait. Deadline, cancellation, progress, logs and
+  /// `ask` work as in any round.
+  deferred_round defer();
+
+  answer_later_t answer_later() const noexcept {
+    return {};
+  }
+
   // -- state across rounds ----------------------------------------------------
 
   /// What `set_state` stored in an earlier round, or null.
@@ -243,9 +308,16 @@ public:
 
   // -- engine side ------------------------------------------------------------
 
-  /// Wiring done by the engine before the first round.
-  void set_io(call_io* io) noexcept {
+  /// Wiring done by the runtime before a round. `keep` holds `io` alive
+  /// for a round that ends later.
+  void set_io(call_io* io, std::shared_ptr<call_io> keep = nullptr) noexcept {
     io_ = io;
+    io_keep_ = std::move(keep);
+  }
+
+  /// The call this context belongs to (set by the engine).
+  void set_call(std::weak_ptr<pending_call> call) noexcept {
+    call_ = std::move(call);
   }
   void set_client_capabilities(const json_value& caps);
   void set_progress_token(std::optional<request_id> token);
@@ -310,6 +382,8 @@ private:
   log_level level_ = log_level::off;
   std::chrono::steady_clock::time_point deadline_;
   call_io* io_ = nullptr;
+  std::shared_ptr<call_io> io_keep_;
+  std::weak_ptr<pending_call> call_;
   std::atomic<bool> finished_{false};
   /// Answers by key: result or error objects.
   json_value answers_;

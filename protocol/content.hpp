@@ -78,6 +78,10 @@ private:
 /// answers from the client before it can finish.
 struct input_required_t {};
 
+/// Returned by a handler that ends its round later, from another thread
+/// (`call_context::defer`).
+struct answer_later_t {};
+
 /// The result of a tool call.
 struct tool_result {
   std::vector<content_block> content;
@@ -87,9 +91,14 @@ struct tool_result {
   bool is_error = false;
   /// Set when the handler asked for input it does not have yet.
   bool needs_input = false;
+  /// Set when the round ends later (`call_context::defer`).
+  bool deferred = false;
 
   tool_result() = default;
   tool_result(input_required_t) : needs_input(true) {
+    // nop
+  }
+  tool_result(answer_later_t) : deferred(true) {
     // nop
   }
 
@@ -134,11 +143,15 @@ struct read_result {
   /// Overrides the resource's default cache hint when set.
   std::optional<cache_hint> cache;
   bool needs_input = false;
+  bool deferred = false;
   /// The resource does not exist (answered as "resource not found").
   bool not_found = false;
 
   read_result() = default;
   read_result(input_required_t) : needs_input(true) {
+    // nop
+  }
+  read_result(answer_later_t) : deferred(true) {
     // nop
   }
 
@@ -161,9 +174,13 @@ struct prompt_result {
   std::string description;
   std::vector<prompt_message> messages;
   bool needs_input = false;
+  bool deferred = false;
 
   prompt_result() = default;
   prompt_result(input_required_t) : needs_input(true) {
+    // nop
+  }
+  prompt_result(answer_later_t) : deferred(true) {
     // nop
   }
 };

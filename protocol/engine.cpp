@@ -35,6 +35,8 @@ public:
   static std::string& error_text(pending_call& c) { return c.error_text_; }
   static bool& cancelled(pending_call& c) { return c.cancelled_; }
   static bool& done(pending_call& c) { return c.done_; }
+  static auto& deferred(pending_call& c) { return c.deferred_; }
+  static bool& defer_called(pending_call& c) { return c.defer_called_; }
 };
 
 using A = engine_access;
@@ -44,30 +46,38 @@ void pending_call::run() {
   read_out_.reset();
   prompt_out_.reset();
   error_text_.clear();
+  deferred_.store(false, std::memory_order_relaxed);
+  defer_called_ = false;
   ctx_->begin_round();
+  // a deferred round's outcome is set when it ends (possibly before the
+  // handler even returns); one that never called defer() is an error
+  auto later = [this](const auto& r) {
+    if (!r.deferred)
+      return false;
+    if (!defer_called_)
+      error_text_ = "the handler returned answer_later() without defer()";
+    return true;
+  };
   try {
     switch (kind_) {
       case kind::tool: {
         auto r = tool_->def.handler(*ctx_);
-        if (!r.needs_input && !r.is_error && tool_->output) {
-          auto doc = r.structured.empty() ? std::nullopt
-                                          : parse_json(r.structured);
-          if (!doc || !tool_->output->accepts(*doc)) {
-            error_text_ = "tool '" + tool_->def.name
-                          + "' produced output that does not match its "
-                            "output schema";
-            return;
-          }
-        }
-        tool_out_ = std::move(r);
+        if (!later(r))
+          set_outcome(std::move(r));
         break;
       }
-      case kind::resource:
-        read_out_ = read_(*ctx_);
+      case kind::resource: {
+        auto r = read_(*ctx_);
+        if (!later(r))
+          set_outcome(std::move(r));
         break;
-      case kind::prompt:
-        prompt_out_ = prompt_->def.handler(*ctx_);
+      }
+      case kind::prompt: {
+        auto r = prompt_->def.handler(*ctx_);
+        if (!later(r))
+          set_outcome(std::move(r));
         break;
+      }
     }
   } catch (const tool_error& e) {
     if (kind_ == kind::tool)
@@ -75,6 +85,93 @@ void pending_call::run() {
     else
       error_text_ = e.what();
   }
+}
+
+void pending_call::set_outcome(tool_result r) {
+  if (!r.needs_input && !r.is_error && tool_->output) {
+    auto doc = r.structured.empty() ? std::nullopt : parse_json(r.structured);
+    if (!doc || !tool_->output->accepts(*doc)) {
+      error_text_ = "tool '" + tool_->def.name
+                    + "' produced output that does not match its output schema";
+      return;
+    }
+  }
+  tool_out_ = std::move(r);
+}
+
+void pending_call::set_outcome(read_result r) {
+  read_out_ = std::move(r);
+}
+
+void pending_call::set_outcome(prompt_result r) {
+  prompt_out_ = std::move(r);
+}
+
+// -- deferred rounds ------------------------------------------------------------
+
+struct deferred_round::state {
+  std::shared_ptr<pending_call> call;
+  std::shared_ptr<call_io> io;
+  std::atomic<bool> open{true};
+};
+
+deferred_round call_context::defer() {
+  auto st = std::make_shared<deferred_round::state>();
+  st->call = call_.lock();
+  st->io = io_keep_;
+  if (st->call == nullptr || st->io == nullptr)
+    throw std::logic_error("defer() needs a call run by the runtime");
+  A::defer_called(*st->call) = true;
+  A::deferred(*st->call).store(true, std::memory_order_release);
+  return deferred_round{std::move(st)};
+}
+
+namespace {
+
+/// Ends a deferred round with `set`, once.
+template <class F>
+void end_round(const std::shared_ptr<deferred_round::state>& st, F set) {
+  if (st == nullptr || !st->open.exchange(false))
+    return;
+  auto& call = *st->call;
+  try {
+    set(call);
+  } catch (const tool_error& e) {
+    A::error_text(call) = e.what();
+  }
+  A::deferred(call).store(false, std::memory_order_release);
+  st->io->resume(st->call);
+}
+
+} // namespace
+
+void deferred_round::done(tool_result r) {
+  end_round(st_, [&](pending_call& c) { c.set_outcome(std::move(r)); });
+}
+
+void deferred_round::done(read_result r) {
+  end_round(st_, [&](pending_call& c) { c.set_outcome(std::move(r)); });
+}
+
+void deferred_round::done(prompt_result r) {
+  end_round(st_, [&](pending_call& c) { c.set_outcome(std::move(r)); });
+}
+
+void deferred_round::fail(std::string_view text) {
+  end_round(st_, [&](pending_call& c) { A::error_text(c) = std::string{text}; });
+}
+
+bool deferred_round::pending() const noexcept {
+  return st_ != nullptr && st_->open.load() && !st_->call->context().cancelled();
+}
+
+void deferred_round::on_cancel(std::function<void()> f) {
+  if (st_ != nullptr)
+    st_->io->on_cancel(std::move(f));
+}
+
+call_context& deferred_round::context() {
+  return st_->call->context();
 }
 
 // -- server_context -----------------------------------------------------------
@@ -380,6 +477,7 @@ std::shared_ptr<pending_call> new_call(const scope& s, message& msg,
     ctx->set_client_capabilities(*s.caps);
   ctx->set_progress_token(progress_token(msg));
   ctx->set_log_level(s.level);
+  ctx->set_call(p);
   A::ctx(c) = std::move(ctx);
   return p;
 }
@@ -938,7 +1036,7 @@ void session::send_asks(pending_call& call, engine_output& out) {
 }
 
 void session::finish(pending_call& call, engine_output& out) {
-  if (A::done(call) || A::cancelled(call))
+  if (A::done(call) || A::cancelled(call) || call.deferred())
     return;
   scope s{srv_, rev_, false, &caps_, level_};
   if (complete_round(s, call, out)) {
@@ -1444,7 +1542,7 @@ void serve_stateless(const server_context& srv, message& msg,
 
 void finish_stateless(const server_context& srv, pending_call& call,
                       engine_output& out) {
-  if (A::done(call) || A::cancelled(call))
+  if (A::done(call) || A::cancelled(call) || call.deferred())
     return;
   auto& ctx = call.context();
   scope s{srv, ctx.protocol_revision(), true, &ctx.client_capabilities(),

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -147,8 +148,19 @@ public:
     return target_;
   }
 
+  /// The last round's handler returned `answer_later()`: the round ends
+  /// when its `deferred_round` is done, not now.
+  bool deferred() const noexcept {
+    return deferred_.load(std::memory_order_acquire);
+  }
+
 private:
   friend class engine_access;
+  friend class deferred_round;
+
+  void set_outcome(tool_result r);
+  void set_outcome(read_result r);
+  void set_outcome(prompt_result r);
 
   kind kind_ = kind::tool;
   request_id id_;
@@ -170,6 +182,10 @@ private:
   std::string error_text_;
   bool cancelled_ = false;
   bool done_ = false;
+  /// Set by defer() on the handler's thread, cleared when the round ends
+  /// on whichever thread ends it.
+  std::atomic<bool> deferred_{false};
+  bool defer_called_ = false;
 };
 
 /// What the engine asks its caller to do after a message.

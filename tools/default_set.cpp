@@ -172,9 +172,12 @@ std::optional<tool_set> load_tool_set(std::string_view name, catalog& cat,
     err = add_conformance_set(cat, set);
   else if (name == "drill")
     err = add_drill_set(cat, set, opts);
-  else
+  else if (name == "none") {
+    if (!opts.files_root.empty())
+      err = add_file_resources(cat, opts.files_root);
+  } else
     err = "unknown tool set '" + std::string{name}
-          + "' (known: default, conformance, drill)";
+          + "' (known: default, conformance, drill, none)";
   if (err) {
     if (error != nullptr)
       *error = *err;

@@ -6,8 +6,8 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+
+import { startServer, stopServer } from './support.mjs';
 
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Http } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -17,51 +17,17 @@ import { Client as V2Client, StreamableHTTPClientTransport as V2Http } from '@mo
 
 const BIN = process.env.MCPVISOR_BIN ?? 'build/mcpvisor';
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-/** Starts mcpvisor with `args`; resolves once it logged "ready". */
-async function startServer(tools) {
-  const port = await freePort();
-  const proc = spawn(BIN, ['--listen', `127.0.0.1:${port}`, '--tools', tools,
-                           '--scheduler-threads', '2', '--workers', '16'],
-                     { stdio: ['ignore', 'ignore', 'pipe'] });
-  await new Promise((resolve, reject) => {
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`no ready line: ${err}`)), 10000);
-    proc.stderr.on('data', (d) => {
-      err += d;
-      if (err.includes('"ready"')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    proc.on('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
-  });
-  return { proc, url: new URL(`http://127.0.0.1:${port}/mcp`) };
-}
-
-async function stopServer(s) {
-  if (!s) return;
-  const exited = new Promise((resolve) => s.proc.on('exit', resolve));
-  s.proc.kill('SIGTERM');
-  await exited;
+/** mcpvisor with a built-in tool set. */
+function startMcpvisor(tools) {
+  return startServer(BIN, ['--tools', tools, '--scheduler-threads', '2', '--workers', '16']);
 }
 
 let conformance;
 let defaults;
 
 before(async () => {
-  conformance = await startServer('conformance');
-  defaults = await startServer('default');
+  conformance = await startMcpvisor('conformance');
+  defaults = await startMcpvisor('default');
 });
 
 after(async () => {

@@ -14,28 +14,36 @@ harness::harness(engine_config cfg, bool with_test_definitions)
 
 void harness::drain(engine_output& out, std::vector<outgoing>& msgs,
                     bool stateless) {
+  auto end_round = [&](pending_call& c) {
+    if (stateless)
+      finish_stateless(srv, c, out);
+    else
+      sess.finish(c, out);
+  };
   for (;;) {
     for (auto& m : out.messages)
       msgs.push_back(std::move(m));
     out.messages.clear();
-    if (out.calls.empty())
+    // rounds that were deferred and have ended since
+    auto resumed = std::move(io->resumed);
+    io->resumed.clear();
+    for (auto& c : resumed)
+      end_round(*c);
+    if (out.calls.empty() && resumed.empty())
       return;
     auto calls = std::move(out.calls);
     out.calls.clear();
     for (auto& c : calls) {
-      c->context().set_io(&io);
-      io.sent.clear();
+      c->context().set_io(io.get(), io);
+      io->sent.clear();
       c->run();
-      for (auto& n : io.sent) {
+      for (auto& n : io->sent) {
         outgoing o;
         o.json = n;
         o.stream = c->id();
         msgs.push_back(std::move(o));
       }
-      if (stateless)
-        finish_stateless(srv, *c, out);
-      else
-        sess.finish(*c, out);
+      end_round(*c);
     }
   }
 }

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,16 @@ class recording_io : public proto::call_io {
 public:
   std::vector<std::string> sent;
   bool cancel_flag = false;
+  /// Calls whose deferred round ended, for the harness to finish.
+  std::vector<std::shared_ptr<proto::pending_call>> resumed;
+  std::function<void()> cancel_hook;
+
+  void resume(std::shared_ptr<proto::pending_call> call) override {
+    resumed.push_back(std::move(call));
+  }
+  void on_cancel(std::function<void()> f) override {
+    cancel_hook = std::move(f);
+  }
 
   void send(std::string json) override {
     sent.push_back(std::move(json));
@@ -37,7 +49,7 @@ struct harness {
   proto::catalog cat;
   proto::server_context srv;
   proto::session sess;
-  recording_io io;
+  std::shared_ptr<recording_io> io = std::make_shared<recording_io>();
   /// Calls that ran and are not finished yet (waiting for answers).
   std::vector<std::shared_ptr<proto::pending_call>> waiting;
 

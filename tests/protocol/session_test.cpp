@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <thread>
+
 #include "tests/protocol/harness.hpp"
 
 using namespace mcpvisor::protocol;
@@ -436,6 +438,67 @@ TEST_CASE("a checkpoint restores the session's state") {
   CHECK(other.client_name() == "t");
   CHECK_FALSE(other.restore("{}"));
   CHECK_FALSE(other.restore("garbage"));
+}
+
+} // TEST_SUITE
+
+TEST_SUITE("deferred rounds") {
+
+TEST_CASE("a handler that answers later, from another thread") {
+  harness h;
+  std::vector<deferred_round> parked;
+  tool_definition t;
+  t.name = "later";
+  t.description = "answers when told to";
+  t.exec = execution::inline_call;
+  t.handler = [&parked](call_context& ctx) -> tool_result {
+    parked.push_back(ctx.defer());
+    return ctx.answer_later();
+  };
+  REQUIRE_FALSE(h.cat.add_tool(std::move(t)));
+  h.init();
+  auto first = h.send(R"({"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"later"}})");
+  CHECK(first.empty()); // nothing yet: the round is open
+  REQUIRE(parked.size() == 1);
+  CHECK(parked[0].pending());
+  std::thread{[r = parked[0]]() mutable { r.done(tool_result::text("at last")); }}.join();
+  CHECK_FALSE(parked[0].pending());
+  parked[0].done(tool_result::text("twice")); // the first done counts
+  engine_output out;
+  std::vector<outgoing> msgs;
+  h.drain(out, msgs, false);
+  REQUIRE(msgs.size() == 1);
+  auto doc = parse(msgs[0].json);
+  CHECK(std::string{doc["result"]["content"][0]["text"].GetString()} == "at last");
+}
+
+TEST_CASE("a round ended before the handler returns, and a cancelled one") {
+  harness h;
+  tool_definition t;
+  t.name = "quick";
+  t.description = "ends its round at once";
+  t.exec = execution::inline_call;
+  t.handler = [](call_context& ctx) -> tool_result {
+    auto r = ctx.defer();
+    r.done(tool_result::text("done early"));
+    return ctx.answer_later();
+  };
+  REQUIRE_FALSE(h.cat.add_tool(std::move(t)));
+  tool_definition bad;
+  bad.name = "forgot";
+  bad.description = "returns answer_later without defer";
+  bad.exec = execution::inline_call;
+  bad.handler = [](call_context& ctx) -> tool_result { return ctx.answer_later(); };
+  REQUIRE_FALSE(h.cat.add_tool(std::move(bad)));
+  h.init();
+  auto quick = final_response(h.send(R"({"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"quick"}})"));
+  CHECK(std::string{quick["result"]["content"][0]["text"].GetString()} == "done early");
+  auto forgot = final_response(h.send(R"({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"forgot"}})"));
+  CHECK(error_code(forgot) == errc::internal_error);
+  // stateless, too
+  auto st = final_response(h.stateless(R"({"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"quick",)"
+                                       + meta2026() + "}}"));
+  CHECK(std::string{st["result"]["content"][0]["text"].GetString()} == "done early");
 }
 
 } // TEST_SUITE

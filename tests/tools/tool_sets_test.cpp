@@ -189,7 +189,7 @@ TEST_CASE("countdown reports progress and stops when cancelled") {
   h.init();
   auto msgs = h.send(call(1, "countdown", R"({"seconds":3})", R"(,"_meta":{"progressToken":7})"));
   CHECK(msgs.size() == 5); // 4 progress notifications and the result
-  h.io.cancel_flag = true;
+  h.io->cancel_flag = true;
   auto cut = final_response(h.send(call(2, "countdown", R"({"seconds":3})")));
   CHECK(cut["result"]["isError"].GetBool());
   CHECK(text(cut).find("cancelled") != std::string::npos);

@@ -1,0 +1,158 @@
+// mcpvisor::serve: the process. Parses the command line, loads the tool
+// sets, starts the node (actor system and supervision tree) and the
+// transport, waits for SIGINT/SIGTERM, the end of stdin, or the tree giving
+// up, and returns the tree's verdict. The one place that wires actors/,
+// transports/ and the tool sets together; the `mcpvisor` binary and users'
+// own programs both call it.
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+#include <pthread.h>
+
+#include "mcpvisor/mcpvisor.hpp"
+
+#include "actors/admin.hpp"
+#include "app/cli.hpp"
+#include "actors/gateway.hpp"
+#include "actors/log.hpp"
+#include "actors/node.hpp"
+#include "supervision/errors.hpp"
+#include "transports/admin_server.hpp"
+#include "transports/http_server.hpp"
+#include "transports/stdio.hpp"
+
+namespace {
+
+/// Blocks SIGINT, SIGTERM and SIGUSR1 in every thread started after this
+/// call; a dedicated thread takes them with sigwait.
+sigset_t block_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  return set;
+}
+
+} // namespace
+
+namespace mcpvisor {
+
+int serve(int argc, char** argv, tool_adder add_tools) {
+  auto parsed = app::parse_command_line(argc, argv, add_tools ? "none" : "default");
+  if (!parsed)
+    return parsed.error();
+  auto& opts = *parsed;
+  protocol::catalog cat{protocol::server_info{}};
+  std::string error;
+  auto set = tools::load_tool_set(opts.tools, cat, opts.tool_options, &error);
+  if (!set) {
+    log::error("cannot load tool set", {{"reason", error}});
+    return 2;
+  }
+  if (add_tools) {
+    try {
+      add_tools(cat);
+    } catch (const std::exception& e) {
+      log::error("adding the program's tools failed", {{"reason", e.what()}});
+      return 2;
+    }
+  }
+  protocol::server_context srv{cat, opts.engine};
+  auto signals = block_signals();
+  // declared before the node so that it is destroyed after the node's
+  // actors, which may still hold admin callbacks
+  std::unique_ptr<transports::admin_server> admin_http;
+  actors::node n{opts.node, &srv};
+  if (auto err = n.start(set->periodic)) {
+    log::error("start failed", {{"reason", supervision::describe(err)}});
+    return 1;
+  }
+  actors::gateway gw{n.rt()};
+  actors::admin api{n};
+  std::string admin_url;
+  if (opts.admin) {
+    admin_http = std::make_unique<transports::admin_server>(api, opts.admin_cfg);
+    if (auto err = admin_http->start()) {
+      log::error("cannot serve the admin endpoint", {{"reason", *err}});
+      n.stop();
+      n.wait();
+      return 2;
+    }
+    admin_url = "http://" + opts.admin_cfg.host + ":"
+                + std::to_string(admin_http->port());
+  }
+  for (auto& order : opts.chaos)
+    api.chaos(order, [](actors::admin_answer a) {
+      if (a.status != 200)
+        log::error("chaos order refused", {{"reason", a.body}});
+    });
+  std::thread signal_thread{[&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (sig == SIGUSR1)
+      return; // the node ended by itself
+    log::info("stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+    n.stop();
+  }};
+  std::unique_ptr<transports::http_server> http;
+  std::thread stdio_thread;
+  if (opts.stdio) {
+    log::info("ready", {{"transport", "stdio"}, {"tools", opts.tools},
+                        {"admin", admin_url}});
+    stdio_thread = std::thread{[&] {
+      transports::serve_stdio(gw, opts.engine.limits.max_message_bytes,
+                              opts.http.max_queued_bytes);
+      log::info("stdin closed");
+      n.stop();
+    }};
+  } else {
+    http = std::make_unique<transports::http_server>(gw, opts.http);
+    if (auto err = http->start()) {
+      log::error("cannot serve HTTP", {{"reason", *err}});
+      n.stop();
+    } else {
+      auto url = "http://" + opts.http.host + ":" + std::to_string(http->port())
+                 + opts.http.path;
+      log::info("ready", {{"url", url}, {"tools", opts.tools}, {"admin", admin_url},
+                          {"meta_shards", std::to_string(opts.node.runtime.tree.meta_shards)},
+                          {"shards_per_meta",
+                           std::to_string(opts.node.runtime.tree.shards_per_meta)},
+                          {"scheduler_threads",
+                           std::to_string(opts.node.scheduler_threads)},
+                          {"io_threads", std::to_string(opts.http.io_threads)}});
+    }
+  }
+  int status = n.wait();
+  if (http)
+    http->stop();
+  if (admin_http)
+    admin_http->stop();
+  pthread_kill(signal_thread.native_handle(), SIGUSR1);
+  signal_thread.join();
+  if (stdio_thread.joinable()) {
+    // stdin may still be open after SIGTERM: do not wait for it
+    stdio_thread.detach();
+  }
+  // handlers still running get the drain time; a stuck one does not hold
+  // the process: it exits without destroying what such a thread still uses
+  if (!n.rt().workers().stop(opts.drain_timeout)) {
+    log::error("handlers were still running after the drain time; exiting "
+               "without them",
+               {{"drain_timeout_s", std::to_string(opts.drain_timeout.count())}});
+    std::_Exit(3);
+  }
+  if (status == 0)
+    log::info("stopped");
+  else
+    log::error("supervision tree gave up", {{"reason", n.exit_text()}});
+  return status;
+}
+
+} // namespace mcpvisor
