@@ -17,6 +17,7 @@
 #include "actors/process_stats.hpp"
 #include "actors/session.hpp"
 #include "actors/tree.hpp"
+#include "actors/upstream.hpp"
 #include "protocol/json.hpp"
 #include "supervision/errors.hpp"
 #include "supervision/supervisor.hpp"
@@ -92,8 +93,19 @@ void write_node(json_writer& w, const sup::tree_node& n) {
 
 /// A chaos order, read from the request body.
 struct chaos_order {
-  enum class what { session, sessions, shard, meta_shard } target;
+  enum class what {
+    session,
+    sessions,
+    shard,
+    meta_shard,
+    upstream,
+    upstream_process,
+    upstream_processes,
+  } target;
   session_id id;
+  /// upstream targets: its name, and a process index.
+  std::string name;
+  size_t index = 0;
   double fraction = 0;
   uint32_t meta = 0;
   uint32_t shard = 0;
@@ -103,7 +115,8 @@ struct chaos_order {
 };
 
 std::variant<chaos_order, admin_answer> parse_chaos(std::string_view body,
-                                                    const session_registry& reg) {
+                                                    runtime& rt) {
+  const auto& reg = rt.registry();
   auto doc = protocol::parse_json(body);
   if (!doc || !doc->IsObject())
     return error(400, "the body must be a JSON object");
@@ -144,9 +157,30 @@ std::variant<chaos_order, admin_answer> parse_chaos(std::string_view body,
                             + std::to_string(reg.shards_per_meta()));
       o.shard = static_cast<uint32_t>(n);
     }
+  } else if (target == "upstream" || target == "upstream_process"
+             || target == "upstream_processes") {
+    o.target = target == "upstream"           ? chaos_order::what::upstream
+               : target == "upstream_process" ? chaos_order::what::upstream_process
+                                              : chaos_order::what::upstream_processes;
+    o.name = std::string{protocol::as_string(protocol::find_member(&*doc, "name")).value_or("")};
+    auto& ups = rt.upstreams();
+    auto it = std::find_if(ups.begin(), ups.end(), [&](auto& u) { return u->name() == o.name; });
+    if (it == ups.end())
+      return error(404, "no upstream named '" + o.name + "'");
+    if (o.target == chaos_order::what::upstream_process) {
+      if (!uint_of("index", n) || n >= (*it)->process_count())
+        return error(400, "\"index\" must be a process index below "
+                            + std::to_string((*it)->process_count()));
+      o.index = static_cast<size_t>(n);
+    } else if (o.target == chaos_order::what::upstream_processes) {
+      auto* f = protocol::find_member(&*doc, "fraction");
+      if (f == nullptr || !f->IsNumber() || f->GetDouble() <= 0 || f->GetDouble() > 1)
+        return error(400, "\"fraction\" must be a number in (0, 1]");
+      o.fraction = f->GetDouble();
+    }
   } else {
-    return error(400, "\"target\" must be session, sessions, shard or "
-                      "meta_shard");
+    return error(400, "\"target\" must be session, sessions, shard, meta_shard, "
+                      "upstream, upstream_process or upstream_processes");
   }
   if (auto r = protocol::as_string(protocol::find_member(&*doc, "reason")))
     o.reason = "chaos: " + std::string{r->substr(0, 200)};
@@ -170,6 +204,8 @@ struct kills {
   std::vector<std::string> sessions;
   size_t session_count = 0;
   std::string supervisor;
+  /// Upstream processes killed ("upstream-NAME/process-I").
+  std::vector<std::string> processes;
   std::string problem; // why nothing was killed
   int status = 200;
 };
@@ -228,8 +264,11 @@ void strike(caf::event_based_actor* self, runtime& rt, const caf::actor& root,
       }
       break;
     }
-    case chaos_order::what::meta_shard: {
-      auto name = meta_shard_name(o.meta);
+    case chaos_order::what::meta_shard:
+    case chaos_order::what::upstream: {
+      // a child of the root, found by its id
+      auto name = o.target == chaos_order::what::meta_shard ? meta_shard_name(o.meta)
+                                                            : "upstream-" + o.name;
       self->request(root, std::chrono::seconds{5}, sup::which_children_atom::value)
         .then(
           [self, name, reason = o.reason, then](std::vector<sup::child_info>& kids) {
@@ -238,7 +277,7 @@ void strike(caf::event_based_actor* self, runtime& rt, const caf::actor& root,
                                    [&](auto& c) { return c.id == name; });
             if (it == kids.end() || !it->handle) {
               k.status = 409;
-              k.problem = "that meta-shard is restarting";
+              k.problem = name + " is restarting (or down)";
             } else {
               self->send_exit(it->handle,
                               sup::make_error(sup::sup_errc::crashed, reason));
@@ -253,6 +292,33 @@ void strike(caf::event_based_actor* self, runtime& rt, const caf::actor& root,
             then(std::move(k));
           });
       return;
+    }
+    case chaos_order::what::upstream_process:
+    case chaos_order::what::upstream_processes: {
+      auto& ups = rt.upstreams();
+      auto it = std::find_if(ups.begin(), ups.end(), [&](auto& u) { return u->name() == o.name; });
+      if (it == ups.end())
+        break;
+      auto& u = **it;
+      std::vector<size_t> victims;
+      if (o.target == chaos_order::what::upstream_process) {
+        victims.push_back(o.index);
+      } else {
+        victims = u.live_processes();
+        auto all = victims.size();
+        std::mt19937_64 rng{std::random_device{}()};
+        std::shuffle(victims.begin(), victims.end(), rng);
+        auto n = std::max<size_t>(1, static_cast<size_t>(static_cast<double>(all) * o.fraction + 0.5));
+        victims.resize(std::min(n, all));
+      }
+      for (auto i : victims)
+        if (u.kill_process(i, o.reason))
+          k.processes.push_back("upstream-" + o.name + "/process-" + std::to_string(i));
+      if (k.processes.empty()) {
+        k.status = 409;
+        k.problem = "no process of that upstream runs now";
+      }
+      break;
     }
   }
   then(std::move(k));
@@ -269,6 +335,8 @@ admin_answer render_kills(const kills& k, const chaos_order& o) {
   w.StartObject();
   if (!k.supervisor.empty()) {
     write_string(w, "supervisor", k.supervisor);
+  } else if (!k.processes.empty()) {
+    write_strings(w, "processes", k.processes);
   } else {
     write_strings(w, "sessions", k.sessions);
     write_uint(w, "session_count", k.session_count);
@@ -290,9 +358,11 @@ void log_kills(const kills& k, const chaos_order& o) {
   if (k.status != 200)
     return;
   log::warn("chaos", {{"reason", o.reason},
-                      {"killed", k.supervisor.empty()
-                                   ? std::to_string(k.session_count) + " sessions"
-                                   : k.supervisor}});
+                      {"killed", !k.supervisor.empty()   ? k.supervisor
+                                 : !k.processes.empty() ? std::to_string(k.processes.size())
+                                                            + " upstream processes"
+                                                        : std::to_string(k.session_count)
+                                                            + " sessions"}});
 }
 
 using strike_atom = caf::atom_constant<caf::atom("strike")>;
@@ -453,9 +523,56 @@ admin_answer admin::metrics() {
         "Heap bytes allocated and not freed (the rest of the heap's resident "
         "memory is free space malloc keeps).",
         heap_in_use());
+  upstream::render_metrics(p, rt.upstreams());
   gauge("process_open_fds", "Open file descriptors.", open_fds());
   gauge("process_max_fds", "Limit on open file descriptors.", fd_limit());
   return {200, std::move(out), "text/plain; version=0.0.4; charset=utf-8"};
+}
+
+admin_answer admin::upstreams() {
+  auto now = std::chrono::steady_clock::now();
+  std::string out;
+  string_sink sink{out};
+  json_writer w{sink};
+  w.StartObject();
+  w.Key("upstreams");
+  w.StartArray();
+  for (auto& u : node_.rt().upstreams()) {
+    auto& cfg = u->config();
+    w.StartObject();
+    write_string(w, "name", cfg.name);
+    write_string(w, "state", u->state_text());
+    write_string(w, "transport", cfg.is_http() ? "http" : "stdio");
+    std::string command;
+    for (auto& part : cfg.command)
+      command += (command.empty() ? "" : " ") + part;
+    write_string(w, cfg.is_http() ? "url" : "command", cfg.is_http() ? cfg.url : command);
+    write_string(w, "prefix", cfg.name_prefix());
+    write_string(w, "mode", cfg.per_session() ? "per-session" : "shared");
+    write_uint(w, "calls_in_flight", u->in_flight());
+    w.Key("processes");
+    w.StartArray();
+    for (auto& p : u->processes()) {
+      w.StartObject();
+      write_uint(w, "index", p.index);
+      write_string(w, "role", p.role);
+      if (!p.session.empty())
+        write_string(w, "session", p.session);
+      write_bool(w, "ready", p.ready);
+      write_int(w, "pid", p.pid);
+      write_double(w, "uptime_s", std::chrono::duration<double>(now - p.started).count());
+      write_uint(w, "restarts", p.restarts);
+      write_uint(w, "calls_in_flight", p.in_flight);
+      write_string(w, "last_exit", p.last_exit);
+      write_strings(w, "stderr_tail", p.stderr_tail);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return {200, std::move(out)};
 }
 
 admin_answer admin::health() {
@@ -553,7 +670,7 @@ admin_answer admin::andon(std::string_view body) {
 
 void admin::chaos(std::string_view body, admin_done done) {
   auto& rt = node_.rt();
-  auto parsed = parse_chaos(body, rt.registry());
+  auto parsed = parse_chaos(body, rt);
   if (auto* a = std::get_if<admin_answer>(&parsed)) {
     done(std::move(*a));
     return;

@@ -40,6 +40,10 @@ public:
   /// Counters, histograms and gauges in Prometheus text format.
   admin_answer metrics();
 
+  /// The upstream servers: state, processes (pid, uptime, restarts, calls
+  /// in flight, last exit, stderr tail).
+  admin_answer upstreams();
+
   /// The process answers.
   admin_answer health();
 

@@ -75,6 +75,15 @@ void call_link::cancel() {
     hook();
 }
 
+void call_link::release() {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    cancelled_.store(true, std::memory_order_release);
+    on_cancel_ = nullptr;
+  }
+  cv_.notify_all();
+}
+
 std::vector<std::string> run_inline(protocol::pending_call& call,
                                     const std::shared_ptr<call_link>& link) {
   call.context().set_io(link.get(), link);

@@ -39,6 +39,11 @@ public:
   /// and a deferred handler's cancel hook runs.
   void cancel();
 
+  /// The call is over (its last round answered): like `cancel`, but the
+  /// cancel hook is dropped, not run. A 2026-07-28 round that ended
+  /// asking the client for input leaves the work it deferred running.
+  void release();
+
   /// While held (an inline run on the owner's own thread), notifications
   /// are kept and handed back by `take_held`, so they go out before the
   /// answer instead of after it.

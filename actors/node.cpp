@@ -13,6 +13,7 @@
 #include "actors/andon_monitor.hpp"
 #include "actors/messages.hpp"
 #include "actors/stateless.hpp"
+#include "actors/upstream.hpp"
 #include "supervision/errors.hpp"
 #include "supervision/supervisor.hpp"
 
@@ -142,12 +143,16 @@ caf::error node::start(std::vector<protocol::periodic_task> periodic) {
     for (auto& c : extra)
       c.start = counting_restarts(*rt_, metrics::level::service,
                                   std::move(c.start));
+    // upstream servers: beside the meta-shards, stopped after them
+    for (auto& u : rt_->upstreams())
+      extra.push_back(u->child_spec());
   }
   auto spec = make_root_spec(*rt_, make_session_, std::move(extra));
   auto res = sup::start_supervisor(*sys_, std::move(spec));
   if (!res)
     return std::move(res.error());
   root_ = std::move(*res);
+  rt_->set_root(root_);
   return {};
 }
 

@@ -24,6 +24,8 @@
 
 namespace mcpvisor::actors {
 
+class upstream;
+
 /// When the overload monitor pulls and releases the andon cord
 /// (docs/configuration.md, "Overload").
 struct andon_config {
@@ -219,6 +221,22 @@ public:
       s.actor = caf::actor{};
   }
 
+  /// The root supervisor (null before the tree started).
+  caf::actor root() const {
+    std::lock_guard<std::mutex> guard{root_mtx_};
+    return root_;
+  }
+
+  void set_root(caf::actor root) {
+    std::lock_guard<std::mutex> guard{root_mtx_};
+    root_ = std::move(root);
+  }
+
+  /// The upstream MCP servers this node fronts.
+  std::vector<std::shared_ptr<upstream>>& upstreams() noexcept {
+    return upstreams_;
+  }
+
   /// True once the node is stopping: sessions that stop now end for good
   /// instead of waiting for a restart.
   bool stopping() const noexcept {
@@ -247,6 +265,9 @@ private:
     caf::actor actor;
   };
   std::unique_ptr<stateless_slot[]> stateless_;
+  mutable std::mutex root_mtx_;
+  caf::actor root_;
+  std::vector<std::shared_ptr<upstream>> upstreams_;
   std::atomic<bool> stopping_{false};
 };
 

@@ -15,6 +15,7 @@
 #include "actors/messages.hpp"
 #include "actors/runtime.hpp"
 #include "actors/tree.hpp"
+#include "actors/upstream.hpp"
 #include "supervision/errors.hpp"
 
 namespace mcpvisor::actors {
@@ -50,7 +51,8 @@ struct session_state {
   inbound_ptr current;
   request_id running;
   request_id crashed;
-  bool tick_pending = false;
+  /// When the timer set for the earliest deadline fires (none if unset).
+  std::optional<std::chrono::steady_clock::time_point> tick_at;
   bool watched = false;
   /// The engine's state version last written to the checkpoint.
   uint64_t saved_version = 0;
@@ -139,7 +141,8 @@ public:
         return {};
       case kind::tick:
         if (st_ != nullptr) {
-          st_->tick_pending = false;
+          if (st_->tick_at && std::chrono::steady_clock::now() >= *st_->tick_at)
+            st_->tick_at.reset();
           engine_output out;
           st_->engine.tick(std::chrono::steady_clock::now(), out);
           route(out);
@@ -178,6 +181,10 @@ public:
       drain_client_messages(*this, rest.queued);
       answer_unreached(rest, rt_.stopping() ? shutting_down_text : "session not found",
                        rt_.stopping() ? 503 : 404);
+      // per-session upstream processes of this session stop with it
+      if (!rt_.stopping())
+        for (auto& u : rt_.upstreams())
+          u->session_ended(text_id());
     } else {
       report_crash(reason);
       // route new messages to the queue first, then collect the mailbox
@@ -204,8 +211,10 @@ private:
   }
 
   session_state& state() {
-    if (st_ == nullptr)
+    if (st_ == nullptr) {
       st_ = std::make_unique<session_state>(rt_);
+      st_->engine.set_key(text_id());
+    }
     return *st_;
   }
 
@@ -551,7 +560,7 @@ private:
   }
 
   void emit(const request_id& stream, protocol::message_kind kind,
-            std::string json, bool final) {
+            std::string json, bool final, int http_status = 0) {
     if (json.empty())
       return;
     if (st_->single != nullptr)
@@ -559,12 +568,12 @@ private:
     else if (stream.empty())
       st_->streams.deliver_standalone(kind, std::move(json));
     else
-      st_->streams.deliver(stream, kind, std::move(json), final);
+      st_->streams.deliver(stream, kind, std::move(json), final, http_status);
   }
 
   void route(engine_output& out) {
     for (auto& m : out.messages)
-      emit(m.stream, m.kind, std::move(m.json), m.final);
+      emit(m.stream, m.kind, std::move(m.json), m.final, m.http_status);
     auto calls = std::move(out.calls);
     out.clear();
     for (auto& c : calls)
@@ -615,13 +624,13 @@ private:
     }
   }
 
+  /// A timer for the earliest deadline; a later call with an earlier
+  /// deadline gets a timer of its own (a stale one finds nothing to do).
   void schedule_tick() {
-    if (st_->tick_pending)
-      return;
     auto next = st_->engine.next_deadline();
-    if (!next)
+    if (!next || (st_->tick_at && *st_->tick_at <= *next))
       return;
-    st_->tick_pending = true;
+    st_->tick_at = *next;
     auto now = std::chrono::steady_clock::now();
     auto delay = *next > now ? *next - now : std::chrono::steady_clock::duration{0};
     caf::delayed_anon_send(caf::actor_cast<caf::actor>(this),

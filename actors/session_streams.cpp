@@ -80,7 +80,7 @@ void session_streams::send_event(uint64_t no, stream& s,
 
 void session_streams::deliver(const protocol::request_id& id,
                               protocol::message_kind kind, std::string json,
-                              bool final) {
+                              bool final, int http_status) {
   auto it = by_request_.find(id);
   if (it == by_request_.end())
     return;
@@ -90,7 +90,7 @@ void session_streams::deliver(const protocol::request_id& id,
     if (final) {
       // the whole answer is one JSON body
       if (live(s.ch))
-        s.ch->send(reply{kind, 200, std::move(json), {}});
+        s.ch->send(reply{kind, http_status != 0 ? http_status : 200, std::move(json), {}});
       streams_.erase(no);
       by_request_.erase(it);
       return;

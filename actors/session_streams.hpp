@@ -47,7 +47,7 @@ public:
   /// when `final`). Falls back to the replay buffer when the client is
   /// away.
   void deliver(const protocol::request_id& id, protocol::message_kind kind,
-               std::string json, bool final);
+               std::string json, bool final, int http_status = 0);
 
   /// Delivers a message on the standalone stream (list changes, resource
   /// updates, server-to-client requests). Kept for replay when no GET

@@ -237,7 +237,7 @@ private:
     if (c.ch->alive())
       for (auto& m : out.messages)
         emit(c, m.kind, std::move(m.json), m.final, m.http_status);
-    c.link->cancel();
+    c.link->release();
     calls_.erase(call.get());
   }
 

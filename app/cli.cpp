@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "actors/log.hpp"
+#include "app/upstream_config.hpp"
 #include "actors/node.hpp"
 
 namespace mcpvisor::app {
@@ -207,12 +208,40 @@ parse_result parse_command_line(int argc, char** argv, std::string_view tools) {
   std::string log_file;
   app.add_option("--log-file", log_file,
                  "append log lines to this file instead of stderr");
+  // -- upstream MCP servers --
+  std::vector<std::string> upstream_flags;
+  app.add_option("--upstream", upstream_flags,
+                 "an MCP server to front: NAME=COMMAND ARGS... (stdio) or "
+                 "NAME=http://HOST:PORT/mcp; repeatable (more settings in "
+                 "[upstream.NAME] tables of the config file)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // Help goes to stdout as asked for; errors to stderr.
     return app.exit(e, std::cout, std::cerr) == 0 ? 0 : 2;
   }
+  for (auto& f : upstream_flags) {
+    std::string error;
+    auto u = parse_upstream_flag(f, error);
+    if (!u) {
+      std::cerr << error << '\n';
+      return 2;
+    }
+    opts.upstreams.push_back(std::move(*u));
+  }
+  if (auto* config = app.get_config_ptr(); config != nullptr && config->count() > 0) {
+    std::string error;
+    if (!read_upstream_tables(config->as<std::string>(), opts.upstreams, error)) {
+      std::cerr << error << '\n';
+      return 2;
+    }
+  }
+  for (size_t i = 0; i < opts.upstreams.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (opts.upstreams[i].name == opts.upstreams[j].name) {
+        std::cerr << "two upstreams are named '" << opts.upstreams[i].name << "'\n";
+        return 2;
+      }
   if (!split_listen(listen, http.host, http.port)) {
     std::cerr << "--listen must be HOST:PORT, not '" << listen << "'\n";
     return 2;

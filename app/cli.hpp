@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "actors/node.hpp"
+#include "actors/upstream_link.hpp"
 #include "tools/tool_sets.hpp"
 #include "protocol/engine.hpp"
 #include "transports/admin_server.hpp"
@@ -30,6 +31,8 @@ struct options {
   /// `--drain-timeout`: how long handlers still running at shutdown are
   /// waited for before the process exits without them.
   std::chrono::seconds drain_timeout{10};
+  /// `--upstream` and `[upstream.NAME]`: MCP servers fronted.
+  std::vector<actors::upstream_config> upstreams;
 };
 
 /// Either options, or the exit status to leave with at once (after --help,

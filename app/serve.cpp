@@ -20,10 +20,13 @@
 #include "actors/gateway.hpp"
 #include "actors/log.hpp"
 #include "actors/node.hpp"
+#include "actors/upstream.hpp"
 #include "supervision/errors.hpp"
 #include "transports/admin_server.hpp"
 #include "transports/http_server.hpp"
 #include "transports/stdio.hpp"
+#include "transports/upstream_http.hpp"
+#include "transports/upstream_stdio.hpp"
 
 namespace {
 
@@ -70,6 +73,15 @@ int serve(int argc, char** argv, tool_adder add_tools) {
   // actors, which may still hold admin callbacks
   std::unique_ptr<transports::admin_server> admin_http;
   actors::node n{opts.node, &srv};
+  for (auto& u : opts.upstreams)
+    n.rt().upstreams().push_back(std::make_shared<actors::upstream>(
+      n.rt(), u, u.is_http() ? actors::link_factory{transports::make_http_link}
+                             : actors::link_factory{transports::make_stdio_link}));
+  if (!opts.upstreams.empty())
+    cat.set_subscription_hook([&rt = n.rt()](std::string_view uri, bool on) {
+      for (auto& u : rt.upstreams())
+        u->subscription(uri, on);
+    });
   if (auto err = n.start(set->periodic)) {
     log::error("start failed", {{"reason", supervision::describe(err)}});
     return 1;

@@ -25,6 +25,12 @@
 # published on npm), run by tsx from loadtest/peers, with its
 # `test_simple_text` tool. SERVERS="mcpvisor fixture" (say) picks servers.
 #
+# SERVERS="fronted everything" measures server-everything over stdio
+# behind mcpvisor against server-everything's own Streamable HTTP server.
+#
+# CONCURRENCY=N sets the connections making calls (16); CONCURRENCY=1
+# shows the latency one call adds, with nothing queued behind it.
+#
 # With BEFORE=/path/to/an/older/mcpvisor, the server "before" is that binary
 # with the same flags: BEFORE=... SERVERS="before mcpvisor" measures a change
 # against the build it replaces, interleaved in one run.
@@ -57,6 +63,12 @@ start() {
     before)
       "$BEFORE" --listen "127.0.0.1:$port" 2> "$out/$1.log" &
       ;;
+    fronted)
+      # server-everything over stdio, behind mcpvisor
+      "$root/build/mcpvisor" --listen "127.0.0.1:$port" --tools none \
+        --upstream "ev=$node $peers/node_modules/@modelcontextprotocol/server-everything/dist/index.js stdio" \
+        2> "$out/$1.log" &
+      ;;
     everything)
       (cd "$peers" && PORT=$port exec "$node" --import ./bind-loopback.mjs \
          node_modules/@modelcontextprotocol/server-everything/dist/index.js \
@@ -77,6 +89,13 @@ start() {
     (exec 3<> "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
     sleep 0.1
   done
+  if [ "$1" = fronted ]; then
+    # the upstream's tools are there once it listed them
+    for _ in $(seq 1 100); do
+      grep -q '"upstream offers"' "$out/$1.log" && break
+      sleep 0.1
+    done
+  fi
   sleep 1 # settled: what it holds now is its idle RSS
 }
 
@@ -91,13 +110,14 @@ url() { echo "http://127.0.0.1:$port/mcp"; }
 tool_args() {
   case $1 in
     mcpvisor|before) echo '{"text":"hello"}' ;;
-    everything) echo '{"message":"hello"}' ;;
+    everything|fronted) echo '{"message":"hello"}' ;;
     fixture) echo '{}' ;;
   esac
 }
 tool_name() {
   case $1 in
     fixture) echo test_simple_text ;;
+    fronted) echo ev__echo ;;
     *) echo echo ;;
   esac
 }
@@ -116,7 +136,7 @@ if [ "$what" = calls ]; then
     for s in "${servers[@]}"; do
       start "$s"
       rss_kb "$server" > "$out/${s}_idle_$r"
-      "$load" --url "$(url)" --scenario calls --mode "$mode" --concurrency 16 --duration "$secs" \
+      "$load" --url "$(url)" --scenario calls --mode "$mode" --concurrency "${CONCURRENCY:-16}" --duration "$secs" \
         --tool "$(tool_name "$s")" --args "$(tool_args "$s")" --server-pid "$server" \
         --json "$out/${s}_calls_$r.json" > /dev/null
       stop

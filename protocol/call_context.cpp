@@ -72,6 +72,18 @@ input_request input_request::list_roots() {
   return input_request{"roots/list", "{}"};
 }
 
+std::optional<input_request> input_request::forward(std::string_view method,
+                                                    std::string_view params_json) {
+  if (method != "elicitation/create" && method != "sampling/createMessage"
+      && method != "roots/list")
+    return std::nullopt;
+  auto doc = parse_json(params_json);
+  bool url = doc && as_string(find_member(&*doc, "mode")) == std::string_view{"url"};
+  return input_request{std::string{method},
+                       params_json.empty() ? std::string{"{}"} : std::string{params_json},
+                       url};
+}
+
 std::string_view input_request::capability() const noexcept {
   if (method_ == "sampling/createMessage")
     return "sampling";

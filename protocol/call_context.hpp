@@ -66,6 +66,11 @@ public:
   /// Sampling of one user text message.
   static input_request sample_text(std::string_view prompt, int max_tokens);
   static input_request list_roots();
+  /// A server-to-client request another server sent (an upstream's
+  /// elicitation/create, sampling/createMessage or roots/list), passed on
+  /// as it is; nullopt for any other method.
+  static std::optional<input_request> forward(std::string_view method,
+                                              std::string_view params_json);
 
   std::string_view method() const noexcept {
     return method_;
@@ -163,8 +168,11 @@ public:
   void done(read_result r);
   void done(prompt_result r);
 
-  /// The round failed: the client gets an internal error saying `text`.
-  void fail(std::string_view text);
+  /// The round failed: the client gets an internal error saying `text`,
+  /// with `data_json` (an encoded object) as its data if given. An HTTP
+  /// status (503: retry later, with Retry-After) applies when the answer
+  /// goes out as a JSON body rather than on an event stream.
+  void fail(std::string_view text, std::string_view data_json = {}, int http_status = 0);
 
   /// True until the round ended or the call was cancelled.
   bool pending() const noexcept;
@@ -221,6 +229,12 @@ public:
 
   revision protocol_revision() const noexcept {
     return rev_;
+  }
+
+  /// The key of the 2025-11-25 session the call belongs to (the runtime's
+  /// session id); empty for a stateless 2026-07-28 request.
+  const std::string& session() const noexcept {
+    return session_;
   }
 
   /// True if the client declared `capability` ("sampling", "elicitation",
@@ -328,6 +342,9 @@ public:
     deadline_ = t;
   }
   void set_uri(std::string uri, uri_template::variables vars);
+  void set_session(std::string key) {
+    session_ = std::move(key);
+  }
 
   /// Adds an answer for `key` (a result object, or an error object).
   void add_answer(std::string_view key, const json_value& value, bool error);
@@ -375,6 +392,7 @@ private:
   rapidjson::MemoryPoolAllocator<> arena_{1024};
   json_value args_;
   std::string uri_;
+  std::string session_;
   uri_template::variables uri_vars_;
   json_value caps_;
   std::optional<request_id> progress_token_;

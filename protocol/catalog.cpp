@@ -217,10 +217,44 @@ void catalog::change(catalog_change what, F edit) {
     next->version = current_->version + 1;
     next->index();
     current_ = std::move(next);
+    if (updating_ > 0) {
+      held_[static_cast<size_t>(what)] = true; // told once, at the end
+      return;
+    }
     to_call = listener_;
   }
   if (to_call)
     to_call(what, {});
+}
+
+void catalog::update(const std::function<void()>& edits) {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    ++updating_;
+  }
+  std::array<bool, 3> held{};
+  listener to_call;
+  auto settle = [&] {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (--updating_ == 0) {
+      held = held_;
+      held_ = {};
+      to_call = listener_;
+    }
+  };
+  try {
+    edits();
+  } catch (...) {
+    settle();
+    throw;
+  }
+  settle();
+  if (!to_call)
+    return;
+  for (auto what : {catalog_change::tools, catalog_change::prompts,
+                    catalog_change::resources})
+    if (held[static_cast<size_t>(what)])
+      to_call(what, {});
 }
 
 namespace {
@@ -480,6 +514,19 @@ bool catalog::remove_resource(std::string_view uri) {
   return true;
 }
 
+bool catalog::remove_resource_template(std::string_view uri_template) {
+  if (!current()->find_template(uri_template))
+    return false;
+  change(catalog_change::resources, [&](catalog_snapshot& s) {
+    erase_by(s.templates_,
+             [](const catalog_snapshot::template_entry& e) -> std::string_view {
+               return e.def.uri_template;
+             },
+             uri_template);
+  });
+  return true;
+}
+
 bool catalog::remove_prompt(std::string_view name) {
   if (!current()->find_prompt(name))
     return false;
@@ -491,6 +538,53 @@ bool catalog::remove_prompt(std::string_view name) {
              name);
   });
   return true;
+}
+
+void catalog::set_fallback(fallback_definition f) {
+  std::shared_ptr<const catalog_snapshot::tool_entry> tool;
+  if (f.tool) {
+    tool_definition d;
+    d.name = "*";
+    d.description = "any tool no definition claims";
+    d.exec = execution::inline_call;
+    d.timeout = f.timeout;
+    d.handler = std::move(f.tool);
+    auto input = json_schema::compile(d.input_schema);
+    tool = std::make_shared<const catalog_snapshot::tool_entry>(
+      catalog_snapshot::tool_entry{std::move(d), std::move(*input), std::nullopt, {}, {}});
+  }
+  std::shared_ptr<const catalog_snapshot::prompt_entry> prompt;
+  if (f.prompt) {
+    prompt_definition d;
+    d.name = "*";
+    d.exec = execution::inline_call;
+    d.handler = std::move(f.prompt);
+    prompt = std::make_shared<const catalog_snapshot::prompt_entry>(
+      catalog_snapshot::prompt_entry{std::move(d), {}});
+  }
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto next = std::make_shared<catalog_snapshot>(*current_);
+  next->fallback_tool_ = std::move(tool);
+  next->fallback_prompt_ = std::move(prompt);
+  next->fallback_read_ = std::move(f.read);
+  next->version = current_->version + 1;
+  next->index();
+  current_ = std::move(next);
+}
+
+void catalog::set_subscription_hook(subscription_hook h) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  subscription_hook_ = std::move(h);
+}
+
+void catalog::subscription(std::string_view uri, bool subscribed) const {
+  subscription_hook hook;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    hook = subscription_hook_;
+  }
+  if (hook)
+    hook(uri, subscribed);
 }
 
 void catalog::resource_updated(std::string_view uri) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -67,6 +68,9 @@ struct tool_definition {
   execution exec = execution::worker;
   /// The call is answered with an error and cancelled after this long.
   std::chrono::milliseconds timeout{std::chrono::minutes{2}};
+  /// Shown by tools/list; an unlisted tool can still be called (an
+  /// upstream that is down answers with an error naming it).
+  bool listed = true;
   tool_handler handler;
 };
 
@@ -83,6 +87,8 @@ struct resource_definition {
   /// 2026-07-28 caching hint of resources/read.
   cache_hint cache;
   execution exec = execution::worker;
+  /// Shown by resources/list (see tool_definition::listed).
+  bool listed = true;
   read_handler handler;
 };
 
@@ -98,6 +104,7 @@ struct resource_template_definition {
   std::string meta;
   cache_hint cache;
   execution exec = execution::worker;
+  bool listed = true;
   read_handler handler;
   /// Whether a URI the template matches names a resource that exists now;
   /// resources/subscribe refuses others with -32002. Unset: every match
@@ -122,6 +129,7 @@ struct prompt_definition {
   std::vector<icon> icons;
   std::string meta;
   execution exec = execution::inline_call;
+  bool listed = true;
   prompt_handler handler;
   /// Completion per argument.
   std::map<std::string, completer> complete;
@@ -147,6 +155,23 @@ struct server_info {
   /// 2026-07-28 caching hints of list results and server/discover.
   cache_hint list_cache{60000, true};
 };
+
+/// What serves the tool and prompt names and the resource URIs no
+/// definition claims: an upstream server fronted without a name prefix,
+/// which knows better than we do what it offers. Each part is optional.
+struct fallback_definition {
+  /// Runs for any unknown tool (its arguments are not checked here: the
+  /// upstream checks them); `call_context::name()` is the name called.
+  tool_handler tool;
+  std::chrono::milliseconds timeout{std::chrono::minutes{2}};
+  read_handler read;
+  prompt_handler prompt;
+};
+
+/// Told of every resource subscription a client makes or drops, on the
+/// session's thread (it must not block): the runtime passes them on to the
+/// upstream that owns the URI.
+using subscription_hook = std::function<void(std::string_view uri, bool subscribed)>;
 
 /// A tool parameter mirrored into an `Mcp-Param-{name}` header.
 struct header_param {
@@ -216,6 +241,17 @@ public:
   /// Bumped by every change.
   uint64_t version = 0;
 
+  /// The fallback's parts (see fallback_definition), or null.
+  const tool_entry* fallback_tool() const noexcept {
+    return fallback_tool_.get();
+  }
+  const prompt_entry* fallback_prompt() const noexcept {
+    return fallback_prompt_.get();
+  }
+  const read_handler* fallback_read() const noexcept {
+    return fallback_read_ ? &fallback_read_ : nullptr;
+  }
+
 private:
   friend class catalog;
 
@@ -228,6 +264,9 @@ private:
   std::unordered_map<std::string_view, const tool_entry*> tool_index_;
   std::unordered_map<std::string_view, const resource_entry*> resource_index_;
   std::unordered_map<std::string_view, const prompt_entry*> prompt_index_;
+  std::shared_ptr<const tool_entry> fallback_tool_;
+  std::shared_ptr<const prompt_entry> fallback_prompt_;
+  read_handler fallback_read_;
 };
 
 /// What changed, for the runtime to fan out as notifications.
@@ -261,10 +300,26 @@ public:
 
   bool remove_tool(std::string_view name);
   bool remove_resource(std::string_view uri);
+  bool remove_resource_template(std::string_view uri_template);
   bool remove_prompt(std::string_view name);
+
+  /// Runs `edits` (adds and removes) and tells the listener once per kind
+  /// that changed at the end, not once per edit: a client sees one
+  /// list_changed for a whole upstream's tools.
+  void update(const std::function<void()>& edits);
 
   /// Tells subscribers of `uri` that its content changed.
   void resource_updated(std::string_view uri);
+
+  /// Sets (or, with an empty definition, clears) what serves unknown
+  /// names and URIs.
+  void set_fallback(fallback_definition f);
+
+  /// Set once by the runtime; see subscription_hook.
+  void set_subscription_hook(subscription_hook h);
+
+  /// A session subscribed to `uri` or dropped it (called by the engine).
+  void subscription(std::string_view uri, bool subscribed) const;
 
   /// The current snapshot (cheap: a shared pointer copy).
   std::shared_ptr<const catalog_snapshot> current() const;
@@ -282,6 +337,10 @@ private:
   mutable std::mutex mtx_;
   std::shared_ptr<const catalog_snapshot> current_;
   listener listener_;
+  subscription_hook subscription_hook_;
+  /// Nesting of update(), and the kinds changed meanwhile.
+  int updating_ = 0;
+  std::array<bool, 3> held_{};
 };
 
 /// Checks a tool name (1-128 of [A-Za-z0-9_./-]); an error text if bad.

@@ -61,6 +61,11 @@ public:
                                std::string_view base64,
                                const content_annotations& a = {});
 
+  /// A block another server encoded (an upstream's result), kept as it is.
+  static content_block from_json(std::string json) {
+    return content_block{std::move(json)};
+  }
+
   /// The encoded JSON object.
   const std::string& json() const noexcept {
     return json_;
@@ -117,6 +122,10 @@ public:
   static resource_contents blob(std::string_view uri,
                                 std::string_view mime_type,
                                 std::string_view base64);
+  /// Contents another server encoded, kept as they are.
+  static resource_contents from_json(std::string json) {
+    return resource_contents{std::move(json)};
+  }
 
   const std::string& json() const noexcept {
     return json_;

@@ -33,6 +33,8 @@ public:
   static auto& read_out(pending_call& c) { return c.read_out_; }
   static auto& prompt_out(pending_call& c) { return c.prompt_out_; }
   static std::string& error_text(pending_call& c) { return c.error_text_; }
+  static std::string& error_data(pending_call& c) { return c.error_data_; }
+  static int& error_status(pending_call& c) { return c.error_status_; }
   static bool& cancelled(pending_call& c) { return c.cancelled_; }
   static bool& done(pending_call& c) { return c.done_; }
   static auto& deferred(pending_call& c) { return c.deferred_; }
@@ -46,6 +48,8 @@ void pending_call::run() {
   read_out_.reset();
   prompt_out_.reset();
   error_text_.clear();
+  error_data_.clear();
+  error_status_ = 0;
   deferred_.store(false, std::memory_order_relaxed);
   defer_called_ = false;
   ctx_->begin_round();
@@ -157,8 +161,12 @@ void deferred_round::done(prompt_result r) {
   end_round(st_, [&](pending_call& c) { c.set_outcome(std::move(r)); });
 }
 
-void deferred_round::fail(std::string_view text) {
-  end_round(st_, [&](pending_call& c) { A::error_text(c) = std::string{text}; });
+void deferred_round::fail(std::string_view text, std::string_view data_json, int http_status) {
+  end_round(st_, [&](pending_call& c) {
+    A::error_text(c) = std::string{text};
+    A::error_data(c) = std::string{data_json};
+    A::error_status(c) = http_status;
+  });
 }
 
 bool deferred_round::pending() const noexcept {
@@ -220,6 +228,8 @@ struct scope {
   bool stateless;
   const json_value* caps;
   log_level level;
+  /// The session's key; empty when stateless.
+  std::string_view session;
 };
 
 void push_error(engine_output& out, const request_id& id, int code,
@@ -264,7 +274,7 @@ void push_result(engine_output& out, const scope& s, const request_id& id,
 /// Whether `uri` names a resource a client may subscribe to: a listed one,
 /// or a template match that exists.
 bool resource_exists(const catalog_snapshot& snap, std::string_view uri) {
-  if (snap.find_resource(uri) != nullptr)
+  if (snap.find_resource(uri) != nullptr || snap.fallback_read() != nullptr)
     return true;
   uri_template::variables vars;
   auto* tmpl = snap.match_template(uri, vars);
@@ -331,12 +341,18 @@ void list_page(const scope& s, const message& msg, engine_output& out,
   std::string result = "{";
   append_quoted(result, field);
   result += ":[";
-  size_t end = std::min(entries.size(), *offset + page);
-  for (size_t i = *offset; i < end; ++i) {
-    if (i > *offset)
+  // unlisted entries (an upstream that is down) take no room on a page
+  size_t end = *offset;
+  size_t shown = 0;
+  for (; end < entries.size() && shown < page; ++end) {
+    if (!entries[end]->def.listed)
+      continue;
+    if (shown++ > 0)
       result += ',';
-    result += entries[i]->listing;
+    result += entries[end]->listing;
   }
+  while (end < entries.size() && !entries[end]->def.listed)
+    ++end;
   result += ']';
   if (end < entries.size()) {
     result += R"(,"nextCursor":)";
@@ -477,6 +493,7 @@ std::shared_ptr<pending_call> new_call(const scope& s, message& msg,
     ctx->set_client_capabilities(*s.caps);
   ctx->set_progress_token(progress_token(msg));
   ctx->set_log_level(s.level);
+  ctx->set_session(std::string{s.session});
   ctx->set_call(p);
   A::ctx(c) = std::move(ctx);
   return p;
@@ -544,6 +561,8 @@ std::shared_ptr<pending_call> call_tool(const scope& s, message& msg,
     return nullptr;
   }
   auto* entry = snap->find_tool(*name);
+  if (entry == nullptr)
+    entry = snap->fallback_tool();
   if (entry == nullptr) {
     push_error(out, msg.id, errc::invalid_params,
                "unknown tool '" + std::string{*name} + "'");
@@ -589,8 +608,8 @@ std::shared_ptr<pending_call> call_tool(const scope& s, message& msg,
     push_result(out, s, msg.id, std::move(result));
     return nullptr;
   }
-  auto call = new_call(s, msg, pending_call::kind::tool, entry->def.name,
-                       &arguments);
+  // the name called (for the fallback, not its own "*")
+  auto call = new_call(s, msg, pending_call::kind::tool, std::string{*name}, &arguments);
   A::snap(*call) = snap;
   A::tool(*call) = entry;
   A::exec(*call) = entry->def.exec;
@@ -622,6 +641,9 @@ std::shared_ptr<pending_call> read_resource(const scope& s, message& msg,
     handler = t->def.handler;
     exec = t->def.exec;
     cache = t->def.cache;
+  } else if (auto* fallback = snap->fallback_read()) {
+    handler = *fallback;
+    exec = execution::inline_call;
   } else {
     std::string data = R"({"uri":)";
     append_quoted(data, *uri);
@@ -653,6 +675,8 @@ std::shared_ptr<pending_call> get_prompt(const scope& s, message& msg,
     return nullptr;
   }
   auto* entry = snap->find_prompt(*name);
+  if (entry == nullptr)
+    entry = snap->fallback_prompt();
   if (entry == nullptr) {
     push_error(out, msg.id, errc::invalid_params,
                "unknown prompt '" + std::string{*name} + "'");
@@ -683,7 +707,7 @@ std::shared_ptr<pending_call> get_prompt(const scope& s, message& msg,
       return nullptr;
     }
   }
-  auto call = new_call(s, msg, pending_call::kind::prompt, entry->def.name,
+  auto call = new_call(s, msg, pending_call::kind::prompt, std::string{*name},
                        has_args ? args : nullptr);
   A::snap(*call) = snap;
   A::prompt(*call) = entry;
@@ -768,7 +792,8 @@ bool needs_input(pending_call& call) {
 bool complete_round(const scope& s, pending_call& call, engine_output& out) {
   const auto& id = call.id();
   if (!A::error_text(call).empty()) {
-    push_error(out, id, errc::internal_error, A::error_text(call));
+    push_error(out, id, errc::internal_error, A::error_text(call), A::error_data(call),
+               A::error_status(call));
     return true;
   }
   if (needs_input(call))
@@ -934,12 +959,12 @@ void session::request(message& msg, engine_output& out) {
       append_quoted(result, instructions);
     }
     result += '}';
-    scope s{srv_, rev_, false, &caps_, level_};
+    scope s{srv_, rev_, false, &caps_, level_, key_};
     push_result(out, s, msg.id, std::move(result));
     return;
   }
   if (m == "ping") {
-    scope s{srv_, rev_, false, &caps_, level_};
+    scope s{srv_, rev_, false, &caps_, level_, key_};
     push_result(out, s, msg.id, "{}");
     return;
   }
@@ -953,7 +978,7 @@ void session::request(message& msg, engine_output& out) {
                "a request with this id is still in progress");
     return;
   }
-  scope s{srv_, rev_, false, &caps_, level_};
+  scope s{srv_, rev_, false, &caps_, level_, key_};
   if (m == "logging/setLevel") {
     auto lvl = parse_log_level(string_param(msg, "level").value_or(""));
     if (!lvl) {
@@ -974,7 +999,8 @@ void session::request(message& msg, engine_output& out) {
       return;
     }
     if (m == "resources/unsubscribe") {
-      subscriptions_.erase(std::string{*uri});
+      if (subscriptions_.erase(std::string{*uri}) > 0)
+        srv_.cat().subscription(*uri, false);
       ++version_;
       push_result(out, s, msg.id, "{}");
       return;
@@ -995,7 +1021,8 @@ void session::request(message& msg, engine_output& out) {
                    + " resources per session reached");
       return;
     }
-    subscriptions_.insert(std::string{*uri});
+    if (subscriptions_.insert(std::string{*uri}).second)
+      srv_.cat().subscription(*uri, true);
     ++version_;
     push_result(out, s, msg.id, "{}");
     return;
@@ -1038,7 +1065,7 @@ void session::send_asks(pending_call& call, engine_output& out) {
 void session::finish(pending_call& call, engine_output& out) {
   if (A::done(call) || A::cancelled(call) || call.deferred())
     return;
-  scope s{srv_, rev_, false, &caps_, level_};
+  scope s{srv_, rev_, false, &caps_, level_, key_};
   if (complete_round(s, call, out)) {
     A::done(call) = true;
     call.context().finish();
@@ -1439,7 +1466,7 @@ void serve_stateless(const server_context& srv, message& msg,
     }
     level = *parsed;
   }
-  scope s{srv, *rev, true, caps, level};
+  scope s{srv, *rev, true, caps, level, {}};
   auto m = msg.method;
   if (m == "server/discover") {
     std::string result = R"({"supportedVersions":)";
@@ -1546,7 +1573,7 @@ void finish_stateless(const server_context& srv, pending_call& call,
     return;
   auto& ctx = call.context();
   scope s{srv, ctx.protocol_revision(), true, &ctx.client_capabilities(),
-          log_level::off};
+          log_level::off, {}};
   A::done(call) = true;
   ctx.finish();
   if (complete_round(s, call, out))

@@ -180,6 +180,8 @@ private:
   std::optional<read_result> read_out_;
   std::optional<prompt_result> prompt_out_;
   std::string error_text_;
+  std::string error_data_;
+  int error_status_ = 0;
   bool cancelled_ = false;
   bool done_ = false;
   /// Set by defer() on the handler's thread, cleared when the round ends
@@ -255,6 +257,12 @@ public:
     return client_name_;
   }
 
+  /// The key its calls carry (call_context::session): the runtime's id of
+  /// the session.
+  void set_key(std::string key) {
+    key_ = std::move(key);
+  }
+
   log_level level() const noexcept {
     return level_;
   }
@@ -314,6 +322,7 @@ private:
   json_allocator caps_pool_{256};
   json_value caps_{rapidjson::kObjectType};
   std::string client_name_;
+  std::string key_;
   std::string client_info_;
   log_level level_;
   std::unordered_set<std::string> subscriptions_;

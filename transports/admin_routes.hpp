@@ -23,6 +23,7 @@ enum class admin_op : uint8_t {
   chaos,
   tree,
   shard,
+  upstreams,
 };
 
 struct admin_route {

@@ -176,6 +176,8 @@ private:
         return answer(api.ready());
       case admin_op::metrics:
         return answer(api.metrics());
+      case admin_op::upstreams:
+        return answer(api.upstreams());
       case admin_op::andon_get:
         return answer(api.andon());
       case admin_op::andon_set:

@@ -16,6 +16,7 @@
 #include "actors/channel.hpp"
 #include "actors/gateway.hpp"
 #include "protocol/ingress.hpp"
+#include "transports/line_splitter.hpp"
 
 namespace mcpvisor::transports {
 
@@ -143,8 +144,7 @@ void serve_stdio(actors::gateway& gw, size_t max_line, size_t max_queued) {
   auto out = std::make_shared<stdout_channel>(max_queued);
   std::thread writer{[out] { out->write_all(); }};
   std::string session;
-  std::string pending;
-  bool skipping = false;
+  line_splitter lines{max_line};
   char buf[65536];
   auto handle = [&](std::string text) {
     auto msg = std::make_unique<protocol::message>();
@@ -179,30 +179,14 @@ void serve_stdio(actors::gateway& gw, size_t max_line, size_t max_queued) {
       continue;
     if (n <= 0)
       break;
-    size_t start = 0;
-    for (size_t i = 0; i < static_cast<size_t>(n); ++i) {
-      if (buf[i] != '\n')
-        continue;
-      if (!skipping)
-        pending.append(buf + start, i - start);
-      if (!skipping && !pending.empty() && pending != "\r")
-        handle(std::move(pending));
-      pending.clear();
-      skipping = false;
-      start = i + 1;
-    }
-    if (!skipping)
-      pending.append(buf + start, static_cast<size_t>(n) - start);
-    if (pending.size() > max_line) {
+    lines.feed(buf, static_cast<size_t>(n), handle, [&] {
       out->line(protocol::encode_error({}, protocol::errc::invalid_request,
                                        "message larger than "
                                          + std::to_string(max_line) + " bytes"));
-      pending.clear();
-      skipping = true;
-    }
+    });
   }
-  if (!skipping && !pending.empty() && pending != "\r")
-    handle(std::move(pending)); // a last line without a newline
+  if (auto last = lines.rest(); !last.empty())
+    handle(std::move(last)); // a last line without a newline
   // EOF: end the session, and let its last answers out
   if (!session.empty()) {
     protocol::route end;

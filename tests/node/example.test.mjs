@@ -51,7 +51,7 @@ test('a 2025-11-25 session lists and calls the program\'s own tools', async () =
 test('a 2026-07-28 client calls the same tools without a session', async () => {
   const s = await start();
   const client = new V2Client({ name: 'example-v2', version: '1.0.0' },
-                              { versionNegotiation: { pin: '2026-07-28' } });
+                              { versionNegotiation: { mode: { pin: '2026-07-28' } } });
   await client.connect(new V2Http(s.url));
   const r = await client.callTool({ name: 'word_count', arguments: { text: 'a b c d' } });
   assert.equal(r.structuredContent.words, 4);
