@@ -575,6 +575,37 @@ admin_answer admin::upstreams() {
   return {200, std::move(out)};
 }
 
+admin_answer admin::cluster() {
+  auto now = std::chrono::system_clock::now();
+  auto members = node_.cluster().members();
+  std::string out;
+  string_sink sink{out};
+  json_writer w{sink};
+  w.StartObject();
+  write_bool(w, "clustered", !members.empty());
+  for (auto& m : members)
+    if (m.self)
+      write_string(w, "node", m.name);
+  w.Key("members");
+  w.StartArray();
+  for (auto& m : members) {
+    w.StartObject();
+    write_string(w, "name", m.name);
+    write_string(w, "address", m.address);
+    write_string(w, "state", m.state);
+    write_bool(w, "self", m.self);
+    write_double(w, "in_state_s", std::chrono::duration<double>(now - m.since).count());
+    if (m.state == "up") {
+      write_uint(w, "sessions", m.sessions);
+      write_bool(w, "andon_pulled", m.andon_pulled);
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return {200, std::move(out)};
+}
+
 admin_answer admin::health() {
   return {200, R"({"status":"ok"})"};
 }

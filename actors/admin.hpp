@@ -44,6 +44,10 @@ public:
   /// in flight, last exit, stderr tail).
   admin_answer upstreams();
 
+  /// The cluster's members as this node sees them: name, address, state,
+  /// sessions and andon cord of each.
+  admin_answer cluster();
+
   /// The process answers.
   admin_answer health();
 

@@ -8,6 +8,8 @@
 #include <caf/atom.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include "actors/andon_monitor.hpp"
@@ -36,6 +38,24 @@ std::unique_ptr<caf::actor_system_config> make_config(const node_config& cfg) {
   res->set("scheduler.policy", caf::atom_from_string(cfg.scheduler_policy));
   // CAF's own logger and console output stay off: stdout may be MCP's.
   res->set("logger.console", caf::atom("none"));
+  if (const auto& c = cfg.cluster; c.enabled()) {
+    // the middleman only with mutual TLS: a plain port lets any peer look
+    // up system actors and spawn actors (docs/security.md)
+    res->load<caf::io::middleman>();
+    res->load<caf::openssl::manager>();
+    res->openssl_certificate = c.cert;
+    res->openssl_key = c.key;
+    res->openssl_cafile = c.ca;
+    res->set("middleman.app-identifiers",
+             caf::config_value::list{caf::config_value{std::string{"mcpvisor-cluster-1"}}});
+    res->set("middleman.heartbeat-interval", caf::timespan{c.heartbeat});
+    res->set("middleman.connection-timeout", caf::timespan{c.timeout});
+    // never: it opens a port on every interface
+    res->set("middleman.enable-automatic-connections", false);
+    // the multiplexer's own thread does the I/O (half the round trip
+    // time of extra workers on these machines)
+    res->set("middleman.workers", size_t{0});
+  }
   return res;
 }
 
@@ -101,6 +121,7 @@ caf::behavior timer_actor(caf::event_based_actor* self, runtime* rt,
 node::node(const node_config& cfg, protocol::server_context* srv,
            session_factory make_session)
   : cfg_(make_config(cfg)),
+    cluster_cfg_(cfg.cluster),
     sys_(std::make_unique<caf::actor_system>(*cfg_)),
     rt_(std::make_unique<runtime>(*sys_, cfg.runtime, srv)),
     make_session_(std::move(make_session)) {
@@ -143,6 +164,8 @@ caf::error node::start(std::vector<protocol::periodic_task> periodic) {
     for (auto& c : extra)
       c.start = counting_restarts(*rt_, metrics::level::service,
                                   std::move(c.start));
+    if (cluster_cfg_.enabled())
+      extra.push_back(cluster_child(*rt_, cluster_cfg_, cluster_view_));
     // upstream servers: beside the meta-shards, stopped after them
     for (auto& u : rt_->upstreams())
       extra.push_back(u->child_spec());

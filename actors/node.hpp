@@ -10,6 +10,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/error.hpp>
 
+#include "actors/cluster.hpp"
 #include "actors/runtime.hpp"
 #include "actors/session.hpp"
 #include "actors/tree.hpp"
@@ -23,6 +24,8 @@ struct node_config {
   size_t scheduler_threads = 0;
   /// "sharing" (one shared queue) or "stealing" (work stealing).
   std::string scheduler_policy = "sharing";
+  /// Other nodes to join (off unless `cluster.listen` is set).
+  cluster_config cluster;
 };
 
 /// The default for scheduler and I/O threads: half of the cores, at least
@@ -76,8 +79,15 @@ public:
     return root_;
   }
 
+  /// The members as this node sees them (only itself when alone).
+  const cluster_view& cluster() const noexcept {
+    return cluster_view_;
+  }
+
 private:
   std::unique_ptr<caf::actor_system_config> cfg_;
+  cluster_config cluster_cfg_;
+  cluster_view cluster_view_;
   std::unique_ptr<caf::actor_system> sys_;
   std::unique_ptr<runtime> rt_;
   session_factory make_session_;

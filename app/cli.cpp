@@ -1,5 +1,7 @@
 #include "app/cli.hpp"
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 
 #include "actors/log.hpp"
@@ -199,6 +201,21 @@ parse_result parse_command_line(int argc, char** argv, std::string_view tools) {
                  "CAF scheduler policy")
     ->capture_default_str()
     ->check(CLI::IsMember({"sharing", "stealing"}));
+  // -- the cluster --
+  auto& cl = opts.node.cluster;
+  app.add_option("--cluster-listen", cl.listen,
+                 "HOST:PORT of this node's cluster port (mutual TLS; off: alone)");
+  app.add_option("--join", cl.join, "HOST:PORT of a seed node to join; repeatable");
+  app.add_option("--node-name", cl.node_name,
+                 "this node's name in the cluster (default: its cluster address)");
+  app.add_option("--cluster-tls-cert", cl.cert, "this node's certificate (PEM)");
+  app.add_option("--cluster-tls-key", cl.key, "this node's private key (PEM)");
+  app.add_option("--cluster-tls-ca", cl.ca,
+                 "the CA every node's certificate is signed by (PEM)");
+  add_duration(app, "--cluster-heartbeat-ms", cl.heartbeat,
+               "heartbeats to every peer this often");
+  add_duration(app, "--cluster-timeout-ms", cl.timeout,
+               "a peer silent this long is down");
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "debug, info, warning or error")
     ->capture_default_str()
@@ -252,6 +269,29 @@ parse_result parse_command_line(int argc, char** argv, std::string_view tools) {
       std::cerr << "--admin must be HOST:PORT, not '" << admin_listen << "'\n";
       return 2;
     }
+  }
+  if (cl.enabled()) {
+    std::string host;
+    uint16_t port = 0;
+    if (!actors::split_host_port(cl.listen, host, port) || port == 0) {
+      std::cerr << "--cluster-listen must be HOST:PORT with a port, not '" << cl.listen << "'\n";
+      return 2;
+    }
+    // never a plain middleman port: any peer could spawn actors on it
+    for (auto* f : {&cl.cert, &cl.key, &cl.ca})
+      if (f->empty() || ::access(f->c_str(), R_OK) != 0) {
+        std::cerr << "--cluster-listen needs --cluster-tls-cert, --cluster-tls-key and "
+                     "--cluster-tls-ca, readable files (mcpvisor cluster-certs makes them)\n";
+        return 2;
+      }
+    for (auto& seed : cl.join)
+      if (!actors::split_host_port(seed, host, port)) {
+        std::cerr << "--join must be HOST:PORT, not '" << seed << "'\n";
+        return 2;
+      }
+  } else if (!cl.join.empty()) {
+    std::cerr << "--join needs --cluster-listen\n";
+    return 2;
   }
   if (http.io_threads == 0)
     http.io_threads = actors::half_the_cores();

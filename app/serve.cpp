@@ -17,6 +17,7 @@
 
 #include "actors/admin.hpp"
 #include "app/cli.hpp"
+#include "app/cluster_certs.hpp"
 #include "actors/gateway.hpp"
 #include "actors/log.hpp"
 #include "actors/node.hpp"
@@ -48,6 +49,8 @@ sigset_t block_signals() {
 namespace mcpvisor {
 
 int serve(int argc, char** argv, tool_adder add_tools) {
+  if (argc > 1 && std::string_view{argv[1]} == "cluster-certs")
+    return app::cluster_certs_main(argc - 1, argv + 1);
   auto parsed = app::parse_command_line(argc, argv, add_tools ? "none" : "default");
   if (!parsed)
     return parsed.error();

@@ -24,6 +24,7 @@ enum class admin_op : uint8_t {
   tree,
   shard,
   upstreams,
+  cluster,
 };
 
 struct admin_route {

@@ -178,6 +178,8 @@ private:
         return answer(api.metrics());
       case admin_op::upstreams:
         return answer(api.upstreams());
+      case admin_op::cluster:
+        return answer(api.cluster());
       case admin_op::andon_get:
         return answer(api.andon());
       case admin_op::andon_set:

@@ -41,3 +41,15 @@ export async function stopServer(s) {
   s.proc.kill('SIGTERM');
   await exited;
 }
+
+/** Resolves with the first truthy value of `f()`, asked every 100 ms for
+ *  at most `ms`. */
+export async function until(f, ms = 20000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

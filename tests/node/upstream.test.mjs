@@ -17,7 +17,7 @@ import { StreamableHTTPClientTransport as V1Http } from '@modelcontextprotocol/s
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { Client as V2Client, StreamableHTTPClientTransport as V2Http } from '@modelcontextprotocol/client';
 
-import { freePort, startServer, stopServer } from './support.mjs';
+import { freePort, startServer, stopServer, until } from './support.mjs';
 
 const BIN = process.env.MCPVISOR_BIN ?? 'build/mcpvisor';
 const here = dirname(fileURLToPath(import.meta.url));
@@ -57,16 +57,6 @@ async function v1(url, capabilities = {}) {
 
 async function upstreams(s) {
   return (await (await fetch(`${s.admin}/admin/upstreams`)).json()).upstreams;
-}
-
-async function until(f, ms = 15000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** The children of `pid` that are zombies, and its open descriptors. */
