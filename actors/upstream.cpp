@@ -778,10 +778,7 @@ void upstream::install_fallback() {
       throw protocol::tool_error("the upstream is gone");
     return self->call_tool(ctx, ctx.name(), false);
   };
-  f.read = [weak](protocol::call_context& ctx) -> protocol::read_result {
-    auto self = weak.lock();
-    return self == nullptr ? protocol::read_result::missing() : self->read_resource(ctx);
-  };
+  f.read = reader();
   f.prompt = [weak](protocol::call_context& ctx) -> protocol::prompt_result {
     auto self = weak.lock();
     if (self == nullptr)
@@ -789,6 +786,13 @@ void upstream::install_fallback() {
     return self->get_prompt(ctx, ctx.name());
   };
   rt_.server()->cat().set_fallback(std::move(f));
+}
+
+protocol::read_handler upstream::reader() {
+  return [weak = weak_from_this()](protocol::call_context& ctx) -> protocol::read_result {
+    auto self = weak.lock();
+    return self == nullptr ? protocol::read_result::missing() : self->read_resource(ctx);
+  };
 }
 
 void upstream::install(const upstream_offer& offer, bool listed) {
@@ -811,25 +815,17 @@ void upstream::install(const upstream_offer& offer, bool listed) {
       if (auto err = cat.add_tool(std::move(t)))
         log::warn("upstream tool left out", {{"upstream", cfg_.name}, {"reason", *err}});
     }
+    // resources and templates are read the same way: by URI
+    auto read = reader();
     for (auto r : offer.resources) {
       r.listed = listed;
-      r.handler = [weak](protocol::call_context& ctx) -> protocol::read_result {
-        auto self = weak.lock();
-        if (self == nullptr)
-          return protocol::read_result::missing();
-        return self->read_resource(ctx);
-      };
+      r.handler = read;
       if (auto err = cat.add_resource(std::move(r)))
         log::warn("upstream resource left out", {{"upstream", cfg_.name}, {"reason", *err}});
     }
     for (auto t : offer.templates) {
       t.listed = listed;
-      t.handler = [weak](protocol::call_context& ctx) -> protocol::read_result {
-        auto self = weak.lock();
-        if (self == nullptr)
-          return protocol::read_result::missing();
-        return self->read_resource(ctx);
-      };
+      t.handler = read;
       if (auto err = cat.add_resource_template(std::move(t)))
         log::warn("upstream template left out", {{"upstream", cfg_.name}, {"reason", *err}});
     }
@@ -1022,11 +1018,6 @@ void upstream::stopped(std::string why) {
     install(*offered, false);
   if (auto root = rt_.root())
     caf::delayed_anon_send(root, cfg_.retry_after, sup::start_child_atom::value, child_spec());
-}
-
-bool upstream::up() const {
-  std::lock_guard<std::mutex> guard{mtx_};
-  return !down_;
 }
 
 protocol::deferred_round upstream::round_of(const upstream_call_ptr& call) const {

@@ -189,9 +189,6 @@ public:
   /// The upstream's supervisor gave up (or the node stops).
   void stopped(std::string why);
 
-  /// Whether it takes calls now.
-  bool up() const;
-
   /// The round `call` answers now (a new one after each input round).
   protocol::deferred_round round_of(const upstream_call_ptr& call) const;
 
@@ -235,6 +232,8 @@ private:
   template <class Result, class Encode>
   Result forward(protocol::call_context& ctx, upstream_call_ptr call, const Encode& encode);
   void install(const upstream_offer& offer, bool listed);
+  /// The handler of its resources, templates and fallback reads.
+  protocol::read_handler reader();
   void install_fallback();
   /// The spec of the child that drives process `index`.
   supervision::child_spec process_spec(size_t index, std::string id,
