@@ -3,15 +3,21 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <random>
+#include <thread>
 #include <variant>
 #include <vector>
+
+#include <csignal>
+#include <unistd.h>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 
 #include "actors/andon_monitor.hpp"
+#include "actors/cluster.hpp"
 #include "actors/log.hpp"
 #include "actors/node.hpp"
 #include "actors/process_stats.hpp"
@@ -41,6 +47,62 @@ admin_answer error(int status, std::string_view text) {
   protocol::append_quoted(body, text);
   body += '}';
   return {status, std::move(body)};
+}
+
+/// `{"target":"node"[,"node":NAME]}`: the name asked for (empty if none);
+/// nullopt for any other order.
+std::optional<std::string> chaos_on_node(std::string_view body) {
+  auto doc = protocol::parse_json(body);
+  if (!doc || !doc->IsObject()
+      || protocol::as_string(protocol::find_member(&*doc, "target")) != "node")
+    return std::nullopt;
+  return std::string{protocol::as_string(protocol::find_member(&*doc, "node")).value_or("")};
+}
+
+void render_cluster_metrics(prometheus_text& p, cluster& cl) {
+  auto view = cl.members();
+  p.family("mcpvisor_cluster_members", "gauge", "Cluster members by state, as this node sees them.");
+  for (auto st : {cluster_member::state_t::up, cluster_member::state_t::draining,
+                  cluster_member::state_t::down}) {
+    uint64_t n = 0;
+    for (auto& m : view->all())
+      n += m.state == st ? 1 : 0;
+    p.sample("mcpvisor_cluster_members",
+             "state=\"" + std::string{cluster_member::name_of(st)} + "\"", n);
+  }
+  auto& c = cl.counters();
+  auto counter = [&](const char* name, const char* help, const std::atomic<uint64_t>& v) {
+    p.single(name, "counter", help, v.load(std::memory_order_relaxed));
+  };
+  counter("mcpvisor_cluster_member_downs_total", "Members seen going down or leaving.",
+          c.member_downs);
+  counter("mcpvisor_cluster_member_ups_total", "Members seen coming up.", c.member_ups);
+  counter("mcpvisor_cluster_forwarded_total",
+          "Client messages forwarded to the node that owns their session.", c.forwarded);
+  counter("mcpvisor_cluster_forwarded_in_total",
+          "Client messages other nodes forwarded to this one.", c.forwarded_in);
+  counter("mcpvisor_cluster_rerouted_total",
+          "Forwarded messages sent to a new owner after their node went down.", c.rerouted);
+  counter("mcpvisor_cluster_forward_refused_total",
+          "Messages not forwarded because too many waited for the member.",
+          c.forward_refused);
+  p.single("mcpvisor_cluster_forwarding", "gauge",
+           "Exchanges forwarded from this node and not answered yet.", cl.forwarding());
+  counter("mcpvisor_cluster_replicated_total", "Checkpoints sent to buddies.", c.replicated);
+  counter("mcpvisor_cluster_replicas_received_total", "Checkpoints received as a buddy.",
+          c.replicas_received);
+  p.single("mcpvisor_cluster_replication_pending", "gauge",
+           "Checkpoint changes queued for buddies.", cl.pending());
+  p.single("mcpvisor_cluster_replicas", "gauge",
+           "Replicas held for sessions owned by other nodes.", cl.replicas().size());
+  p.family("mcpvisor_cluster_replication_lag_seconds", "gauge",
+           "Time from sending the last batch of replicas to its acknowledgement.");
+  p.sample("mcpvisor_cluster_replication_lag_seconds", {},
+           static_cast<double>(c.replication_lag_us.load(std::memory_order_relaxed)) / 1e6);
+  counter("mcpvisor_cluster_sessions_taken_over_total",
+          "Sessions taken over from a replica or moved here by a draining node.", c.adopted);
+  counter("mcpvisor_cluster_sessions_moved_out_total",
+          "Sessions this node moved to others while draining.", c.moved_out);
 }
 
 int64_t unix_ms(std::chrono::system_clock::time_point t) {
@@ -395,6 +457,21 @@ void admin::tree(int depth, admin_done done) {
   });
 }
 
+void admin::tree(int depth, std::string_view node, admin_done done) {
+  auto* cl = node_.clustered();
+  if (node.empty() || (cl != nullptr && node == cl->name())) {
+    tree(depth, std::move(done));
+    return;
+  }
+  if (cl == nullptr) {
+    done(error(404, "this node is not in a cluster"));
+    return;
+  }
+  cl->remote_tree(std::string{node}, depth, [done](int status, std::string body) {
+    done({status, std::move(body)});
+  });
+}
+
 void admin::shard(uint32_t meta, uint32_t shard, std::string_view cursor,
                   admin_done done) {
   auto& reg = node_.rt().registry();
@@ -524,6 +601,8 @@ admin_answer admin::metrics() {
         "memory is free space malloc keeps).",
         heap_in_use());
   upstream::render_metrics(p, rt.upstreams());
+  if (auto* cl = node_.clustered())
+    render_cluster_metrics(p, *cl);
   gauge("process_open_fds", "Open file descriptors.", open_fds());
   gauge("process_max_fds", "Limit on open file descriptors.", fd_limit());
   return {200, std::move(out), "text/plain; version=0.0.4; charset=utf-8"};
@@ -577,31 +656,73 @@ admin_answer admin::upstreams() {
 
 admin_answer admin::cluster() {
   auto now = std::chrono::system_clock::now();
-  auto members = node_.cluster().members();
+  auto* cl = node_.clustered();
   std::string out;
   string_sink sink{out};
   json_writer w{sink};
   w.StartObject();
-  write_bool(w, "clustered", !members.empty());
-  for (auto& m : members)
-    if (m.self)
-      write_string(w, "node", m.name);
+  write_bool(w, "clustered", cl != nullptr);
+  if (cl == nullptr) {
+    w.EndObject();
+    return {200, std::move(out)};
+  }
+  auto view = cl->members();
+  write_string(w, "node", cl->name());
+  write_bool(w, "quorum", view->quorum());
   w.Key("members");
   w.StartArray();
-  for (auto& m : members) {
+  for (auto& m : view->all()) {
     w.StartObject();
     write_string(w, "name", m.name);
     write_string(w, "address", m.address);
-    write_string(w, "state", m.state);
+    write_string(w, "state", cluster_member::name_of(m.state));
     write_bool(w, "self", m.self);
+    write_uint(w, "incarnation_ms", m.incarnation);
     write_double(w, "in_state_s", std::chrono::duration<double>(now - m.since).count());
-    if (m.state == "up") {
-      write_uint(w, "sessions", m.sessions);
-      write_bool(w, "andon_pulled", m.andon_pulled);
+    if (m.live()) {
+      write_uint(w, "sessions", m.self ? node_.rt().registry().size() : m.sessions);
+      write_bool(w, "andon_pulled", m.self ? node_.rt().andon().pulled() : m.andon_pulled);
     }
     w.EndObject();
   }
   w.EndArray();
+  auto& c = cl->counters();
+  auto get = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+  w.Key("forwarding");
+  w.StartObject();
+  write_uint(w, "in_flight", cl->forwarding());
+  write_uint(w, "sent_total", get(c.forwarded));
+  write_uint(w, "received_total", get(c.forwarded_in));
+  write_uint(w, "rerouted_total", get(c.rerouted));
+  write_uint(w, "refused_total", get(c.forward_refused));
+  // what this node has waited for longest
+  w.Key("waiting");
+  w.StartArray();
+  auto steady = std::chrono::steady_clock::now();
+  for (auto& f : cl->oldest_forwarded(10)) {
+    w.StartObject();
+    write_string(w, "member", f.target);
+    write_string(w, "session", f.session);
+    write_double(w, "age_s", std::chrono::duration<double>(steady - f.sent).count());
+    if (auto msg = protocol::parse_json(f.body); msg && msg->IsObject()) {
+      write_string(w, "method", protocol::as_string(protocol::find_member(&*msg, "method")).value_or(""));
+      if (auto* id = protocol::find_member(&*msg, "id"))
+        write_string(w, "request", protocol::to_json(*id));
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  w.Key("replication");
+  w.StartObject();
+  write_uint(w, "pending", cl->pending());
+  write_uint(w, "replicas_held", cl->replicas().size());
+  write_uint(w, "sent_total", get(c.replicated));
+  write_uint(w, "received_total", get(c.replicas_received));
+  write_double(w, "lag_ms", static_cast<double>(get(c.replication_lag_us)) / 1000.0);
+  write_uint(w, "taken_over_total", get(c.adopted));
+  write_uint(w, "moved_out_total", get(c.moved_out));
+  w.EndObject();
   w.EndObject();
   return {200, std::move(out)};
 }
@@ -615,6 +736,8 @@ admin_answer admin::ready() {
   std::string why;
   if (rt.stopping())
     why = "the server is stopping";
+  else if (node_.clustered() != nullptr && node_.clustered()->draining())
+    why = "the node is draining";
   else if (rt.andon().pulled())
     why = "the andon cord is pulled";
   auto& reg = rt.registry();
@@ -701,6 +824,25 @@ admin_answer admin::andon(std::string_view body) {
 
 void admin::chaos(std::string_view body, admin_done done) {
   auto& rt = node_.rt();
+  if (auto node = chaos_on_node(body)) {
+    // the node kills itself as SIGKILL would, once the answer is out
+    auto* cl = node_.clustered();
+    auto name = cl != nullptr ? cl->name() : std::string{"local"};
+    if (!node->empty() && *node != name) {
+      done(error(404, "this is node " + name + "; ask that node's admin endpoint"));
+      return;
+    }
+    log::warn("chaos: this node kills itself", {{"node", name}});
+    std::string out = R"({"killed":{"node":)";
+    protocol::append_quoted(out, name);
+    out += "}}";
+    done({200, std::move(out)});
+    std::thread{[] {
+      std::this_thread::sleep_for(std::chrono::milliseconds{200});
+      ::kill(::getpid(), SIGKILL);
+    }}.detach();
+    return;
+  }
   auto parsed = parse_chaos(body, rt);
   if (auto* a = std::get_if<admin_answer>(&parsed)) {
     done(std::move(*a));

@@ -32,6 +32,10 @@ public:
   /// their shard, never listed).
   void tree(int depth, admin_done done);
 
+  /// The tree of cluster member `node` (this node if empty or its own
+  /// name), asked of that member.
+  void tree(int depth, std::string_view node, admin_done done);
+
   /// One page of the sessions of shard `meta`/`shard`, after the session id
   /// `cursor` (empty: from the start).
   void shard(uint32_t meta, uint32_t shard, std::string_view cursor,
@@ -44,8 +48,8 @@ public:
   /// in flight, last exit, stderr tail).
   admin_answer upstreams();
 
-  /// The cluster's members as this node sees them: name, address, state,
-  /// sessions and andon cord of each.
+  /// The cluster's members as this node sees them (name, address, state,
+  /// sessions and andon cord of each), forwarding and replication.
   admin_answer cluster();
 
   /// The process answers.

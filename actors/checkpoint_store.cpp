@@ -36,6 +36,38 @@ void checkpoint_store::erase(const session_id& id) {
   s.saved.erase(id);
 }
 
+void checkpoint_store::take(const session_id& id,
+                            const std::function<void(std::string)>& f) {
+  auto& s = shard_of(id);
+  std::lock_guard<std::mutex> guard{s.mtx};
+  std::string bytes;
+  if (auto i = s.saved.find(id); i != s.saved.end()) {
+    bytes.assign(i->second.bytes.get(), i->second.size);
+    s.saved.erase(i);
+  }
+  f(std::move(bytes));
+}
+
+void checkpoint_store::for_each(
+  const std::function<void(const session_id&, std::string_view)>& f) const {
+  for (size_t k = 0; k < size_t{metas_} * shards_; ++k) {
+    auto& s = table_[k];
+    std::lock_guard<std::mutex> guard{s.mtx};
+    for (auto& [id, c] : s.saved)
+      f(id, std::string_view{c.bytes.get(), c.size});
+  }
+}
+
+size_t checkpoint_store::size() const {
+  size_t n = 0;
+  for (size_t k = 0; k < size_t{metas_} * shards_; ++k) {
+    auto& s = table_[k];
+    std::lock_guard<std::mutex> guard{s.mtx};
+    n += s.saved.size();
+  }
+  return n;
+}
+
 std::unordered_set<session_id> checkpoint_store::saved_in(shard_address addr) const {
   std::unordered_set<session_id> out;
   auto& s = table_[addr.meta * shards_ + addr.shard];

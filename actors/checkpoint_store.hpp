@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,6 +31,17 @@ public:
 
   /// Forgets `id` (the session ended for good).
   void erase(const session_id& id);
+
+  /// Calls `f` with the checkpoint of `id` (empty if none) and removes it,
+  /// under the lock of its shard: two threads that take the same session
+  /// over find it once.
+  void take(const session_id& id, const std::function<void(std::string)>& f);
+
+  /// Calls `f` for every checkpoint, one shard's lock at a time.
+  void for_each(const std::function<void(const session_id&, std::string_view)>& f) const;
+
+  /// Checkpoints stored.
+  size_t size() const;
 
   /// The sessions of one shard that have a checkpoint.
   std::unordered_set<session_id> saved_in(shard_address addr) const;

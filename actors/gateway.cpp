@@ -2,12 +2,23 @@
 
 #include <caf/send.hpp>
 
+#include "actors/cluster.hpp"
+#include "actors/cluster_wire.hpp"
 #include "actors/messages.hpp"
 #include "actors/runtime.hpp"
 #include "actors/session.hpp"
 #include "supervision/supervisor.hpp"
 
 namespace mcpvisor::actors {
+
+namespace {
+
+/// Nodes a message may pass: its owner, or the node a drain moved the
+/// session to, and one more while the members settle; a message that keeps
+/// moving is refused (503) rather than sent in circles.
+constexpr uint8_t max_hops = 3;
+
+} // namespace
 
 gateway::gateway(runtime& rt) : rt_(rt) {
   // nop
@@ -46,7 +57,22 @@ protocol::route gateway::refusal(result res, const protocol::request_id& id) {
 
 gateway::result gateway::initialize(std::unique_ptr<protocol::message> msg,
                                     delivery& d) {
-  auto id = session_id::random();
+  auto* cl = rt_.clustered();
+  if (cl != nullptr && d.single_channel == false
+      && (cl->draining() || rt_.andon().pulled())) {
+    // this node takes no new session now: the least loaded peer does
+    auto view = cl->members();
+    if (auto* peer = cl->placement(*view)) {
+      inbound in;
+      in.msg = std::move(msg);
+      in.ch = d.ch;
+      in.orphan = d.orphan;
+      return forward(*peer, static_cast<uint8_t>(wire::fwd_kind::initialize), {}, in, true, d);
+    }
+    if (rt_.andon().pulled())
+      return result::unavailable;
+  }
+  auto id = session_id::random(cl != nullptr ? cl->tag() : 0);
   auto sup = rt_.shards().get(rt_.registry().address_of(id));
   if (!sup)
     return result::unavailable;
@@ -83,13 +109,33 @@ gateway::result gateway::to_session(const protocol::route& r,
   auto in = std::make_shared<inbound>();
   in->msg = std::move(msg);
   in->ch = std::move(d.ch);
+  in->orphan = d.orphan;
+  auto kind = wire::fwd_kind::message;
   if (r.kind == protocol::route_kind::stream) {
     in->kind = inbound::kind_t::stream;
     in->last_event_id = std::string{r.last_event_id};
+    kind = wire::fwd_kind::stream;
   } else if (r.kind == protocol::route_kind::end_session) {
     in->kind = inbound::kind_t::close;
+    kind = wire::fwd_kind::close;
   }
-  auto sent = rt_.registry().send(*id, std::move(in));
+  auto* cl = rt_.clustered();
+  auto sent = rt_.registry().send(*id, cl != nullptr ? in : std::move(in));
+  if (!sent.known && cl != nullptr) {
+    // not held here: another node owns it, or this node takes it over now
+    auto where = cl->locate(*id);
+    switch (where.kind) {
+      case cluster::located::kind_t::local:
+        sent = rt_.registry().send(*id, std::move(in));
+        break;
+      case cluster::located::kind_t::forward:
+        return forward(*where.to, static_cast<uint8_t>(kind), r.session_id, *in, r.request, d);
+      case cluster::located::kind_t::unknown:
+        return result::unknown_session;
+      case cluster::located::kind_t::unavailable:
+        return result::unavailable;
+    }
+  }
   if (!sent.known)
     return result::unknown_session;
   if (d.in_flight != nullptr && r.request)
@@ -123,6 +169,26 @@ gateway::result gateway::stateless(const protocol::route& r,
   if (d.in_flight != nullptr && r.request)
     *d.in_flight = flight{rt_.stats(), nullptr, rt_.config().andon.session_share};
   return result::ok;
+}
+
+gateway::result gateway::forward(const cluster_member& to, uint8_t kind,
+                                 std::string_view session, const inbound& in,
+                                 bool request, delivery& d) {
+  if (d.hops >= max_hops || !rt_.clustered()->forward(to, kind, session, in, d.hops))
+    return result::unavailable;
+  if (d.in_flight != nullptr && request)
+    *d.in_flight = flight{rt_.stats(), nullptr, rt_.config().andon.session_share};
+  return result::ok;
+}
+
+bool gateway::local(const protocol::route& r) {
+  auto* cl = rt_.clustered();
+  if (cl == nullptr || r.session_id.empty())
+    return true;
+  auto id = session_id::parse(r.session_id);
+  if (!id || rt_.registry().known(*id))
+    return true;
+  return cl->locate(*id).kind != cluster::located::kind_t::forward;
 }
 
 bool gateway::known(std::string_view session_id_text) const {

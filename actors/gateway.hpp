@@ -13,10 +13,13 @@
 /// protocol/ingress and submits the route here. No CAF and no Beast on
 /// either side of it; every call enqueues and returns at once, and answers
 /// arrive on the channel. This is the seam where a message is forwarded to
-/// another node or to an upstream server.
+/// another node of a cluster (the session's owner, or a peer that creates a
+/// session while this node's andon cord is pulled).
 namespace mcpvisor::actors {
 
 class runtime;
+struct cluster_member;
+struct inbound;
 
 class gateway {
 public:
@@ -46,6 +49,11 @@ public:
     flight* in_flight = nullptr;
     /// initialize: receives the new session's id.
     std::string* session_out = nullptr;
+    /// Nodes of a cluster the message passed before this one.
+    uint8_t hops = 0;
+    /// It was forwarded to a node that died before it answered (see
+    /// inbound::orphan).
+    bool orphan = false;
   };
 
   /// Submits a routed message (`msg` for initialize, session and stateless
@@ -58,6 +66,11 @@ public:
 
   /// True if `session_id` names a live session.
   bool known(std::string_view session_id) const;
+
+  /// True if a message for the session of route `r` is taken here, not on
+  /// another node of the cluster: a notification or response for a session
+  /// elsewhere is an exchange of its own (the owner says 202 or 404).
+  bool local(const protocol::route& r);
 
   size_t sessions() const;
 
@@ -74,6 +87,9 @@ private:
                     std::unique_ptr<protocol::message> msg, delivery& d);
   result stateless(const protocol::route& r,
                    std::unique_ptr<protocol::message> msg, delivery& d);
+  /// Sends the message to another node of the cluster.
+  result forward(const cluster_member& to, uint8_t kind, std::string_view session,
+                 const inbound& in, bool request, delivery& d);
 
   runtime& rt_;
   std::atomic<size_t> next_stateless_{0};

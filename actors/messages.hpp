@@ -49,6 +49,10 @@ struct inbound {
   std::string name;
   std::vector<std::pair<std::string, std::string>> params;
 
+  /// It was sent to another node that died before it answered: a request
+  /// runs again only if it is read-only or idempotent (as after a crash).
+  bool orphan = false;
+
   /// Times this message was handed on after its actor died: a message an
   /// actor never took when it stopped goes to the next actor, at most a few
   /// times, or is answered (`refuse`).
@@ -96,6 +100,8 @@ struct event {
     sleep,
     /// The session expired: end it.
     close,
+    /// The node drains: move to another node once no call is in flight.
+    migrate,
     /// Throw `text` (crash injection and tests).
     crash,
     /// A request: a session answers with a description of itself as JSON

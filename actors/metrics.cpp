@@ -52,6 +52,14 @@ uint64_t metrics::restarts_total() const noexcept {
   return n;
 }
 
+uint64_t metrics::requests_total() const noexcept {
+  uint64_t n = 0;
+  for (auto& m : by_method_)
+    for (auto& c : m.count)
+      n += c.load(std::memory_order_relaxed);
+  return n;
+}
+
 void prometheus_text::family(std::string_view name, std::string_view type,
                              std::string_view help) {
   out_ += "# HELP ";

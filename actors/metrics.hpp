@@ -91,6 +91,9 @@ public:
 
   uint64_t restarts_total() const noexcept;
 
+  /// Requests answered so far, every method and outcome.
+  uint64_t requests_total() const noexcept;
+
   /// POSTed requests handed to the runtime and not answered yet (open
   /// subscriptions/listen streams excepted; see `flight`).
   std::atomic<int64_t> requests_in_flight{0};

@@ -46,8 +46,11 @@ std::unique_ptr<caf::actor_system_config> make_config(const node_config& cfg) {
     res->openssl_certificate = c.cert;
     res->openssl_key = c.key;
     res->openssl_cafile = c.ca;
+    // a peer that speaks another version of the wire (cluster_wire.hpp)
+    // does not connect
     res->set("middleman.app-identifiers",
-             caf::config_value::list{caf::config_value{std::string{"mcpvisor-cluster-1"}}});
+             caf::config_value::list{caf::config_value{std::string{"mcpvisor-cluster-2"}}});
+    add_cluster_types(*res);
     res->set("middleman.heartbeat-interval", caf::timespan{c.heartbeat});
     res->set("middleman.connection-timeout", caf::timespan{c.timeout});
     // never: it opens a port on every interface
@@ -121,10 +124,13 @@ caf::behavior timer_actor(caf::event_based_actor* self, runtime* rt,
 node::node(const node_config& cfg, protocol::server_context* srv,
            session_factory make_session)
   : cfg_(make_config(cfg)),
-    cluster_cfg_(cfg.cluster),
     sys_(std::make_unique<caf::actor_system>(*cfg_)),
     rt_(std::make_unique<runtime>(*sys_, cfg.runtime, srv)),
     make_session_(std::move(make_session)) {
+  if (cfg.cluster.enabled()) {
+    cluster_ = std::make_unique<cluster>(*rt_, cfg.cluster);
+    rt_->set_cluster(cluster_.get());
+  }
   if (srv != nullptr)
     srv->cat().set_listener([rt = rt_.get()](protocol::catalog_change what,
                                              std::string_view uri) {
@@ -142,7 +148,9 @@ node::~node() {
     rt_->server()->cat().set_listener(nullptr);
   rt_->bus().close_all();
   rt_->workers().stop();
-  // Actors are gone; the runtime they referenced can go, then the system.
+  // Actors are gone; what they referenced can go, then the system.
+  rt_->set_cluster(nullptr);
+  cluster_.reset();
   rt_.reset();
   sys_.reset();
 }
@@ -164,8 +172,9 @@ caf::error node::start(std::vector<protocol::periodic_task> periodic) {
     for (auto& c : extra)
       c.start = counting_restarts(*rt_, metrics::level::service,
                                   std::move(c.start));
-    if (cluster_cfg_.enabled())
-      extra.push_back(cluster_child(*rt_, cluster_cfg_, cluster_view_));
+    if (cluster_ != nullptr)
+      for (auto& c : cluster_children(*rt_, *cluster_))
+        extra.push_back(std::move(c));
     // upstream servers: beside the meta-shards, stopped after them
     for (auto& u : rt_->upstreams())
       extra.push_back(u->child_spec());
@@ -190,6 +199,13 @@ int node::wait() {
   exit_text_ = sup::describe(reason);
   status_ = reason == caf::exit_reason::user_shutdown ? 0 : 1;
   return status_;
+}
+
+void node::drain() {
+  if (cluster_ != nullptr)
+    cluster_->drain();
+  else
+    stop();
 }
 
 void node::stop() {

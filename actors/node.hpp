@@ -62,6 +62,11 @@ public:
   /// Asks the tree to stop, children in reverse order. Thread-safe.
   void stop();
 
+  /// SIGTERM: a member of a cluster drains (new sessions go to its peers,
+  /// its sessions move to their buddies) and stops once no client waits
+  /// for it; a node alone stops. Thread-safe.
+  void drain();
+
   /// The exit reason of the root after `wait`, rendered for a log line.
   const std::string& exit_text() const noexcept {
     return exit_text_;
@@ -79,17 +84,16 @@ public:
     return root_;
   }
 
-  /// The members as this node sees them (only itself when alone).
-  const cluster_view& cluster() const noexcept {
-    return cluster_view_;
+  /// The cluster this node is a member of; null when it is alone.
+  actors::cluster* clustered() noexcept {
+    return cluster_.get();
   }
 
 private:
   std::unique_ptr<caf::actor_system_config> cfg_;
-  cluster_config cluster_cfg_;
-  cluster_view cluster_view_;
   std::unique_ptr<caf::actor_system> sys_;
   std::unique_ptr<runtime> rt_;
+  std::unique_ptr<cluster> cluster_;
   session_factory make_session_;
   caf::actor root_;
   std::string exit_text_;

@@ -25,6 +25,7 @@
 namespace mcpvisor::actors {
 
 class upstream;
+class cluster;
 
 /// When the overload monitor pulls and releases the andon cord
 /// (docs/configuration.md, "Overload").
@@ -237,6 +238,15 @@ public:
     return upstreams_;
   }
 
+  /// The cluster this node is a member of; null when it is alone.
+  cluster* clustered() const noexcept {
+    return cluster_;
+  }
+
+  void set_cluster(cluster* c) noexcept {
+    cluster_ = c;
+  }
+
   /// True once the node is stopping: sessions that stop now end for good
   /// instead of waiting for a restart.
   bool stopping() const noexcept {
@@ -268,6 +278,7 @@ private:
   mutable std::mutex root_mtx_;
   caf::actor root_;
   std::vector<std::shared_ptr<upstream>> upstreams_;
+  cluster* cluster_ = nullptr;
   std::atomic<bool> stopping_{false};
 };
 

@@ -11,6 +11,8 @@
 #include <caf/exit_reason.hpp>
 
 #include "actors/call_link.hpp"
+#include "actors/cluster.hpp"
+#include "actors/cluster_wire.hpp"
 #include "actors/log.hpp"
 #include "actors/messages.hpp"
 #include "actors/runtime.hpp"
@@ -154,6 +156,10 @@ public:
       case kind::close:
         end("the session expired");
         return {};
+      case kind::migrate:
+        migrating_ = true;
+        try_migrate();
+        return {};
       case kind::crash:
         throw std::runtime_error(e.text);
     }
@@ -168,13 +174,19 @@ public:
     bool for_good = ended_ || rt_.stopping()
                     || reason == caf::exit_reason::user_shutdown;
     auto& reg = rt_.registry();
-    if (for_good) {
+    if (migrated_) {
+      hand_on();
+    } else if (for_good) {
       if (!ended_)
         end("the server is shutting down");
       // forget the name first: nothing is sent here after this, so what
       // the mailbox holds now is all that is left to answer
       auto left = reg.unregister_name(id_, address());
       rt_.checkpoints().erase(id_);
+      // its buddy forgets it too, unless the node stops (a drained node's
+      // sessions live on at their buddies)
+      if (auto* cl = rt_.clustered(); cl != nullptr && !rt_.stopping())
+        cl->replicate_erase(id_);
       session_handover rest;
       if (left != nullptr)
         rest = std::move(*left);
@@ -241,6 +253,11 @@ private:
     if (!load_checkpoint())
       return;
     auto& st = *st_;
+    // Stream numbers of an actor that continues from a checkpoint alone
+    // (its session was asleep, or lived on another node) start above any
+    // its predecessors used, so that an old Last-Event-ID never names one
+    // of its streams.
+    st.streams.continue_numbering(cluster_clock_ms() * 1000);
     if (recovering_ != nullptr) {
       if (recovering_->streams)
         st.streams = std::move(*recovering_->streams);
@@ -458,7 +475,10 @@ private:
     if (v == st_->saved_version || !st_->engine.initialized())
       return;
     st_->saved_version = v;
-    rt_.checkpoints().save(id_, st_->engine.checkpoint());
+    auto cp = st_->engine.checkpoint();
+    if (auto* cl = rt_.clustered())
+      cl->replicate(id_, cp);
+    rt_.checkpoints().save(id_, cp);
   }
 
   void post(const inbound_ptr& in_ptr) {
@@ -472,6 +492,10 @@ private:
     bool initializing = msg.kind == protocol::message_kind::request
                         && msg.method == "initialize";
     if (msg.kind == protocol::message_kind::request && st.single == nullptr) {
+      // a request sent again after the node it went through died, while
+      // its first copy still runs here: its answer goes to the new exchange
+      if (in.orphan && st.engine.in_flight(msg.id) && st.streams.rebind(msg.id, in.ch))
+        return;
       if (st.engine.calls_in_flight() >= rt_.config().max_calls_per_session
           && !initializing) {
         in.ch->send(reply::error(msg.id, protocol::errc::internal_error,
@@ -591,9 +615,73 @@ private:
       }
     }
     schedule_tick();
+    if (migrating_)
+      try_migrate();
+  }
+
+  /// The node drains: once no call is in flight, the session moves to the
+  /// node that would own it without this one (which holds its replica),
+  /// and what reaches it here from now on follows it there. Its streams
+  /// close, so that their clients resume through that node.
+  void try_migrate() {
+    auto* cl = rt_.clustered();
+    if (migrated_ || cl == nullptr || ended_)
+      return;
+    if (st_ != nullptr
+        && (!st_->flights.empty() || st_->engine.calls_in_flight() > 0 || st_->single != nullptr))
+      return;
+    auto view = cl->members();
+    auto* to = view->successor(id_);
+    if (to == nullptr || !to->router || to->state != cluster_member::state_t::up)
+      return; // nowhere to go: it stays until the node stops
+    if (st_ != nullptr)
+      save();
+    auto cp = rt_.checkpoints().load(id_);
+    if (cp.empty()) {
+      end("the session ended"); // it never finished initialize
+      return;
+    }
+    cl->move_session(*to, id_, std::move(cp));
+    moved_to_ = to->name;
+    migrated_ = true;
+    if (st_ != nullptr)
+      st_->streams.close_all();
+    quit();
+  }
+
+  /// After a move: forgets the session here, and sends what still reached
+  /// this actor on to where it went.
+  void hand_on() {
+    auto* cl = rt_.clustered();
+    auto left = rt_.registry().unregister_name(id_, address());
+    rt_.checkpoints().erase(id_);
+    std::vector<inbound_ptr> rest;
+    if (left != nullptr)
+      rest = std::move(left->queued);
+    drain_client_messages(*this, rest);
+    auto view = cl->members();
+    auto* to = view->find(moved_to_);
+    auto text = text_id();
+    for (auto& in : rest) {
+      auto kind = in->kind == inbound::kind_t::stream  ? wire::fwd_kind::stream
+                  : in->kind == inbound::kind_t::close ? wire::fwd_kind::close
+                                                       : wire::fwd_kind::message;
+      if (to == nullptr || !cl->forward(*to, static_cast<uint8_t>(kind), text, *in, 0))
+        in->refuse(503, "the session is moving to another node; retry");
+    }
   }
 
   void start(const call_ptr& call) {
+    if (st_->current != nullptr && st_->current->orphan && !call->replayable()
+        && st_->flights.count(call->id()) == 0) {
+      // it was sent to a node that died before it answered: as after a
+      // crash, only read-only and idempotent calls run again
+      engine_output out;
+      st_->engine.cancel(call->id(), restarted_text, true, out);
+      auto r = restarted_error(call->id());
+      emit(call->id(), r.kind, std::move(r.json), true);
+      return;
+    }
     auto& f = st_->flights[call->id()];
     if (f.link == nullptr) {
       // the first round of this call: remember its request for a restart
@@ -671,6 +759,10 @@ private:
   uint64_t next_stream_ = 1;
   bool asleep_ = false;
   bool ended_ = false;
+  /// The node drains (see try_migrate), and where the session went.
+  bool migrating_ = false;
+  bool migrated_ = false;
+  std::string moved_to_;
 };
 
 } // namespace
@@ -684,11 +776,12 @@ caf::expected<caf::actor> spawn_session(runtime& rt, const session_id& id,
   // session's initialize, or what a predecessor left) is woken at once to
   // answer them; an idle restarted session sleeps until a client needs it.
   auto& reg = rt.registry();
-  bool wake = reg.has_handover(id);
   auto handle = rt.system().spawn<session_actor, caf::lazy_init>(rt, id, gauge);
   if (reg.put(id, handle))
     rt.stats().restarted(metrics::level::session);
-  if (wake)
+  // asked after the actor is routed to: a message queued before that
+  // waits in the slot, and nothing else would wake the actor for it
+  if (reg.has_handover(id))
     caf::anon_send(handle, event_atom::value, event::of(event::kind::recover));
   return handle;
 }

@@ -19,27 +19,43 @@ struct shard_address {
   friend bool operator==(const shard_address&, const shard_address&) = default;
 };
 
-/// A session id: 128 bits from a CSPRNG. Its text form is 22 characters of
-/// base64url (visible ASCII, as MCP requires for `Mcp-Session-Id`). The
-/// first 64 bits select the meta-shard and shard, so any thread routes a
-/// request to its session without a central table or lock.
+/// Milliseconds since 2026-01-01T00:00:00Z on the system clock: when a
+/// session was born, and when a node started (its incarnation). 40 bits
+/// hold them until 2060.
+uint64_t cluster_clock_ms() noexcept;
+
+/// A session id: 128 bits from a CSPRNG, the secret part, followed by the
+/// node that created the session (a 24-bit tag of its name) and the
+/// session's birth time (40 bits of cluster_clock_ms). Its text form is 32
+/// characters of base64url (visible ASCII, as MCP requires for
+/// `Mcp-Session-Id`). The random bits select the meta-shard and shard, so
+/// any thread routes a request to its session without a central table or
+/// lock; the birth node and time let every node of a cluster find the
+/// session's owner (actors/ownership.hpp) without asking anyone.
 class session_id {
 public:
-  static constexpr size_t text_size = 22;
+  static constexpr size_t text_size = 32;
 
   /// The all-zero id, which `random` never returns in practice: "no id".
-  session_id() noexcept : hi_(0), lo_(0) {
+  session_id() noexcept : hi_(0), lo_(0), origin_(0) {
     // nop
   }
 
-  /// Draws a fresh id from the operating system's CSPRNG (getrandom).
-  static session_id random();
+  /// Draws a fresh id from the operating system's CSPRNG (getrandom), born
+  /// now on the node tagged `node_tag`.
+  static session_id random(uint32_t node_tag = 0,
+                           uint64_t born_ms = cluster_clock_ms());
 
-  /// Parses the text form; nullopt for anything that is not exactly 22
-  /// base64url characters encoding 128 bits.
+  /// The id made of these parts (the wire form between nodes).
+  static session_id from_parts(uint64_t hi, uint64_t lo, uint64_t origin) noexcept {
+    return session_id{hi, lo, origin};
+  }
+
+  /// Parses the text form; nullopt for anything that is not exactly 32
+  /// base64url characters.
   static std::optional<session_id> parse(std::string_view text);
 
-  /// The 22-character text form.
+  /// The 32-character text form.
   std::string to_string() const;
 
   /// The shard this id belongs to in a tree of `metas` meta-shards with
@@ -54,16 +70,31 @@ public:
     return lo_;
   }
 
+  /// The birth node's tag and the birth time, packed (tag << 40 | time).
+  uint64_t origin() const noexcept {
+    return origin_;
+  }
+
+  uint32_t node_tag() const noexcept {
+    return static_cast<uint32_t>(origin_ >> 40);
+  }
+
+  uint64_t born_ms() const noexcept {
+    return origin_ & ((uint64_t{1} << 40) - 1);
+  }
+
   friend bool operator==(const session_id&, const session_id&) = default;
   friend auto operator<=>(const session_id&, const session_id&) = default;
 
 private:
-  session_id(uint64_t hi, uint64_t lo) noexcept : hi_(hi), lo_(lo) {
+  session_id(uint64_t hi, uint64_t lo, uint64_t origin) noexcept
+    : hi_(hi), lo_(lo), origin_(origin) {
     // nop
   }
 
   uint64_t hi_;
   uint64_t lo_;
+  uint64_t origin_;
 };
 
 } // namespace mcpvisor::actors

@@ -40,8 +40,10 @@ session_registry::register_name(const session_id& id, inbound_ptr first,
   }
   auto& e = i->second;
   e.created = e.last_used = steady_seconds();
-  e.handover = std::make_unique<session_handover>();
-  e.handover->queued.push_back(std::move(first));
+  if (first != nullptr) {
+    e.handover = std::make_unique<session_handover>();
+    e.handover->queued.push_back(std::move(first));
+  }
   return registered::ok;
 }
 

@@ -48,8 +48,9 @@ public:
 
   enum class registered { ok, taken, full };
 
-  /// A new session: routed from now on, with `first` (its initialize)
-  /// waiting for the actor its shard is about to start. At most `limit`
+  /// A new session: routed from now on, with `first` (its initialize; null
+  /// for a session taken over from another node) waiting for the actor its
+  /// shard is about to start. At most `limit`
   /// sessions are registered at a time (counted with an atomic).
   registered register_name(const session_id& id, inbound_ptr first,
                            size_t limit);

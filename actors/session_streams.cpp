@@ -106,6 +106,25 @@ void session_streams::deliver(const protocol::request_id& id,
   }
 }
 
+bool session_streams::rebind(const protocol::request_id& id, channel_ptr ch) {
+  auto it = by_request_.find(id);
+  if (it == by_request_.end())
+    return false;
+  auto no = it->second;
+  auto& s = streams_.at(no);
+  if (live(s.ch) && s.ch != ch)
+    s.ch->close();
+  s.ch = std::move(ch);
+  if (s.sse && live(s.ch)) {
+    s.ch->open_stream({}, limits_.retry_ms);
+    if (replay_ != nullptr)
+      for (auto& e : *replay_)
+        if (e.stream == no)
+          s.ch->event(event_id(no, e.seq), e.kind, e.data);
+  }
+  return true;
+}
+
 session_streams::stream& session_streams::standalone() {
   auto it = streams_.find(0);
   if (it == streams_.end())

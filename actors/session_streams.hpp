@@ -43,6 +43,12 @@ public:
   void open_request(const protocol::request_id& id, channel_ptr ch,
                     bool prime, bool stream_now = false);
 
+  /// The answer to request `id`, still to come, goes to `ch` instead (the
+  /// request came again after its first exchange was lost with a node of
+  /// the cluster); an SSE stream starts over on `ch` with the events kept
+  /// for replay. False if `id` has no open answer.
+  bool rebind(const protocol::request_id& id, channel_ptr ch);
+
   /// Delivers a message of `kind` that belongs to request `id` (its answer
   /// when `final`). Falls back to the replay buffer when the client is
   /// away.

@@ -2,11 +2,15 @@
 
 #include <unistd.h>
 
+#include <fstream>
+#include <iterator>
+
 #include <CLI/CLI.hpp>
 
 #include "actors/log.hpp"
 #include "app/upstream_config.hpp"
 #include "actors/node.hpp"
+#include "protocol/seal.hpp"
 
 namespace mcpvisor::app {
 
@@ -21,6 +25,26 @@ void add_duration(CLI::App& app, const std::string& name, Duration& target,
        name, [&target](int64_t v) { target = Duration{v}; }, help + suffix)
     ->default_str(std::to_string(target.count()))
     ->check(CLI::NonNegativeNumber);
+}
+
+/// The seal secret of a cluster: SHA-256 of the file's bytes (at least 32,
+/// surrounding white space aside).
+bool read_secret(const std::string& path, std::optional<std::array<uint8_t, 32>>& out) {
+  if (path.empty())
+    return false;
+  std::ifstream in{path, std::ios::binary};
+  if (!in)
+    return false;
+  std::string bytes{std::istreambuf_iterator<char>{in}, {}};
+  auto first = bytes.find_first_not_of(" \t\r\n");
+  auto last = bytes.find_last_not_of(" \t\r\n");
+  if (first == std::string::npos || last + 1 - first < 32)
+    return false;
+  auto digest = protocol::sha256(std::string_view{bytes}.substr(first, last + 1 - first));
+  std::array<uint8_t, 32> secret{};
+  std::copy(digest.begin(), digest.end(), secret.begin());
+  out = secret;
+  return true;
 }
 
 bool split_listen(const std::string& listen, std::string& host, uint16_t& port) {
@@ -212,10 +236,17 @@ parse_result parse_command_line(int argc, char** argv, std::string_view tools) {
   app.add_option("--cluster-tls-key", cl.key, "this node's private key (PEM)");
   app.add_option("--cluster-tls-ca", cl.ca,
                  "the CA every node's certificate is signed by (PEM)");
+  app.add_option("--cluster-secret-file", cl.secret_file,
+                 "a secret every node shares, at least 32 bytes (mcpvisor cluster-certs "
+                 "writes one): what one node seals, any node opens");
   add_duration(app, "--cluster-heartbeat-ms", cl.heartbeat,
                "heartbeats to every peer this often");
   add_duration(app, "--cluster-timeout-ms", cl.timeout,
                "a peer silent this long is down");
+  add_duration(app, "--drain-quiet-ms", cl.drain_quiet,
+               "a draining node leaves once no request came for this long");
+  add_duration(app, "--drain-limit-ms", cl.drain_limit,
+               "a draining node leaves after this long at the latest");
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "debug, info, warning or error")
     ->capture_default_str()
@@ -284,6 +315,12 @@ parse_result parse_command_line(int argc, char** argv, std::string_view tools) {
                      "--cluster-tls-ca, readable files (mcpvisor cluster-certs makes them)\n";
         return 2;
       }
+    if (!read_secret(cl.secret_file, opts.seal_secret)) {
+      std::cerr << "--cluster-listen needs --cluster-secret-file, a readable file of at "
+                   "least 32 bytes that every node shares (mcpvisor cluster-certs makes "
+                   "one)\n";
+      return 2;
+    }
     for (auto& seed : cl.join)
       if (!actors::split_host_port(seed, host, port)) {
         std::cerr << "--join must be HOST:PORT, not '" << seed << "'\n";

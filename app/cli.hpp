@@ -1,6 +1,8 @@
 #pragma once
 
+#include <array>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <variant>
 
@@ -33,6 +35,9 @@ struct options {
   std::chrono::seconds drain_timeout{10};
   /// `--upstream` and `[upstream.NAME]`: MCP servers fronted.
   std::vector<actors::upstream_config> upstreams;
+  /// The key that seals cursors and requestState: shared by a cluster's
+  /// nodes (`--cluster-secret-file`), else random per process.
+  std::optional<std::array<uint8_t, 32>> seal_secret;
 };
 
 /// Either options, or the exit status to leave with at once (after --help,

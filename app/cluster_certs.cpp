@@ -12,6 +12,7 @@
 
 #include <sys/stat.h>
 
+#include <openssl/rand.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -90,12 +91,29 @@ bool write_pem(const std::filesystem::path& path, EVP_PKEY* key, X509* cert) {
   return std::fclose(f) == 0 && ok;
 }
 
+/// 32 random bytes as 64 hex digits, readable by the owner only.
+bool write_secret(const std::filesystem::path& path) {
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof(bytes)) != 1)
+    return false;
+  auto old = ::umask(077);
+  auto* f = std::fopen(path.c_str(), "w");
+  ::umask(old);
+  if (f == nullptr)
+    return false;
+  for (auto b : bytes)
+    std::fprintf(f, "%02x", b);
+  std::fputc('\n', f);
+  return std::fclose(f) == 0;
+}
+
 } // namespace
 
 int cluster_certs_main(int argc, char** argv) {
   CLI::App app{"Makes a CA and node certificates for a cluster's mutual TLS:\n"
                "DIR/ca.pem, DIR/ca.key (keep it offline), and for each node\n"
-               "DIR/node-I.pem and DIR/node-I.key (I = 1..N)",
+               "DIR/node-I.pem and DIR/node-I.key (I = 1..N); and the secret\n"
+               "every node shares, DIR/cluster.secret",
                "mcpvisor cluster-certs"};
   std::string dir;
   int nodes = 3;
@@ -144,11 +162,16 @@ int cluster_certs_main(int argc, char** argv) {
       return 1;
     }
   }
-  std::cout << "wrote " << (out / "ca.pem").string() << " and " << nodes
-            << " node certificates; start node I with\n"
+  if (!write_secret(out / "cluster.secret")) {
+    std::cerr << "cannot write " << (out / "cluster.secret").string() << '\n';
+    return 1;
+  }
+  std::cout << "wrote " << (out / "ca.pem").string() << ", " << nodes
+            << " node certificates and the cluster secret; start node I with\n"
             << "  --cluster-tls-ca " << (out / "ca.pem").string() << " --cluster-tls-cert "
             << (out / "node-I.pem").string() << " --cluster-tls-key "
-            << (out / "node-I.key").string() << '\n';
+            << (out / "node-I.key").string() << " --cluster-secret-file "
+            << (out / "cluster.secret").string() << '\n';
   return 0;
 }
 

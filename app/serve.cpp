@@ -70,7 +70,8 @@ int serve(int argc, char** argv, tool_adder add_tools) {
       return 2;
     }
   }
-  protocol::server_context srv{cat, opts.engine};
+  protocol::server_context srv{cat, opts.engine,
+                               opts.seal_secret ? *opts.seal_secret : protocol::random_secret()};
   auto signals = block_signals();
   // declared before the node so that it is destroyed after the node's
   // actors, which may still hold admin callbacks
@@ -108,13 +109,29 @@ int serve(int argc, char** argv, tool_adder add_tools) {
       if (a.status != 200)
         log::error("chaos order refused", {{"reason", a.body}});
     });
+  if (auto* cl = n.clustered())
+    cl->set_tree_provider([&api](int depth, std::function<void(int, std::string)> done) {
+      api.tree(depth, [done](actors::admin_answer a) { done(a.status, std::move(a.body)); });
+    });
   std::thread signal_thread{[&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    if (sig == SIGUSR1)
-      return; // the node ended by itself
-    log::info("stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
-    n.stop();
+    // a member of a cluster drains first (a second signal stops it at
+    // once); a node alone stops
+    for (bool draining = false;;) {
+      int sig = 0;
+      sigwait(&signals, &sig);
+      if (sig == SIGUSR1)
+        return; // the node ended by itself
+      auto name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+      if (n.clustered() != nullptr && !draining) {
+        log::info("draining", {{"signal", name}});
+        draining = true;
+        n.drain();
+        continue;
+      }
+      log::info("stopping", {{"signal", name}});
+      n.stop();
+      return;
+    }
   }};
   std::unique_ptr<transports::http_server> http;
   std::thread stdio_thread;

@@ -99,13 +99,32 @@ tool_definition hang() {
   return t;
 }
 
+tool_definition session_state() {
+  tool_definition t;
+  t.name = "session_state";
+  t.title = "Session state";
+  t.description = "Returns what the session keeps across crashes and nodes: the "
+                  "log level it set with logging/setLevel. Read-only.";
+  t.annotations = {"Session state", true, false, true, false};
+  t.exec = execution::inline_call;
+  t.handler = [](call_context& ctx) {
+    for (auto lvl : {log_level::debug, log_level::info, log_level::notice,
+                     log_level::warning, log_level::error, log_level::critical,
+                     log_level::alert, log_level::emergency})
+      if (ctx.logs(lvl))
+        return tool_result::text(std::string{to_string(lvl)});
+    return tool_result::text("off");
+  };
+  return t;
+}
+
 } // namespace
 
 std::optional<std::string> add_drill_set(catalog& cat, tool_set& set,
                                          const tool_set_options& opts) {
   if (auto err = add_default_set(cat, set, opts))
     return err;
-  for (auto t : {crash(), sleep(), bump(), hang()})
+  for (auto t : {crash(), sleep(), bump(), hang(), session_state()})
     if (auto err = cat.add_tool(std::move(t)))
       return err;
   return std::nullopt;

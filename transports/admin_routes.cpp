@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "protocol/uri_template.hpp"
+
 namespace mcpvisor::transports {
 
 namespace {
@@ -89,6 +91,10 @@ admin_route route_admin(std::string_view method, std::string_view target) {
     auto d = query_value(query, "depth");
     if (!d.empty() && (!number(d, r.depth) || r.depth < 0 || r.depth > 16))
       return refused(400, "depth must be a number from 0 to 16");
+    auto node = protocol::percent_decode(query_value(query, "node"));
+    if (!node || node->size() > 255)
+      return refused(400, "node must be a member's name");
+    r.node = std::move(*node);
     return r;
   }
   constexpr std::string_view tree_prefix = "/admin/tree/";

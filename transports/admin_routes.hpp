@@ -36,6 +36,8 @@ struct admin_route {
   /// Whether the bearer token is checked first (everything but the page).
   bool needs_token = true;
   int depth = 3;
+  /// tree: the cluster member whose tree is asked for (empty: this node).
+  std::string node;
   uint32_t meta = 0;
   uint32_t shard = 0;
   std::string cursor;

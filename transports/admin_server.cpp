@@ -188,7 +188,7 @@ private:
         api.chaos(req_.body(), reply);
         return;
       case admin_op::tree:
-        api.tree(r.depth, reply);
+        api.tree(r.depth, r.node, reply);
         return;
       case admin_op::shard:
         api.shard(r.meta, r.shard, r.cursor, reply);

@@ -31,9 +31,10 @@ void serve_request(connection& c, request_reader::request& req) {
     c.respond(r.status, std::move(r.body), r.allow);
     return;
   }
-  if (!r.request && r.kind != route_kind::stream) {
+  if (!r.request && r.kind != route_kind::stream && gw.local(r)) {
     // a notification or response for a session, or a DELETE: delivered,
-    // and answered at once
+    // and answered at once (for a session on another node of a cluster,
+    // its owner answers)
     auto res = gw.submit(r, std::move(msg), {});
     if (res != actors::gateway::result::ok) {
       auto refusal = actors::gateway::refusal(res, {});

@@ -9,11 +9,11 @@ using mcpvisor::actors::session_id;
 
 TEST_SUITE("session_id") {
 
-TEST_CASE("an id is 22 visible ASCII characters and parses back to itself") {
+TEST_CASE("an id is 32 visible ASCII characters and parses back to itself") {
   for (int i = 0; i < 1000; ++i) {
-    auto id = session_id::random();
+    auto id = session_id::random(0xabcdef);
     auto text = id.to_string();
-    REQUIRE(text.size() == 22);
+    REQUIRE(text.size() == 32);
     for (char c : text)
       CHECK((c >= 0x21 && c <= 0x7e));
     auto back = session_id::parse(text);
@@ -33,14 +33,26 @@ TEST_CASE("ids do not repeat") {
 TEST_CASE("malformed ids are refused") {
   CHECK_FALSE(session_id::parse(""));
   CHECK_FALSE(session_id::parse("short"));
-  CHECK_FALSE(session_id::parse("AAAAAAAAAAAAAAAAAAAAAAA")); // 23 chars
-  CHECK_FALSE(session_id::parse("AAAAAAAAAAAAAAAAAAAA/A")); // not base64url
-  CHECK_FALSE(session_id::parse("AAAAAAAAAAAAAAAAAAAA A"));
-  CHECK_FALSE(session_id::parse("../../../../etc/passwd"));
-  // the last character carries 2 bits of padding that must be zero, so
-  // every id has exactly one text
-  CHECK(session_id::parse("AAAAAAAAAAAAAAAAAAAAAA"));
-  CHECK_FALSE(session_id::parse("AAAAAAAAAAAAAAAAAAAAAB"));
+  CHECK_FALSE(session_id::parse("AAAAAAAAAAAAAAAAAAAAAA")); // 22 chars: an older id
+  CHECK_FALSE(session_id::parse("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")); // 33 chars
+  CHECK_FALSE(session_id::parse("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/A")); // not base64url
+  CHECK_FALSE(session_id::parse("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA A"));
+  CHECK_FALSE(session_id::parse("../../../../../../../etc/passwd!"));
+  CHECK(session_id::parse("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+}
+
+TEST_CASE("the id names the node it was born on and when") {
+  auto before = mcpvisor::actors::cluster_clock_ms();
+  auto id = session_id::random(0x123456);
+  auto after = mcpvisor::actors::cluster_clock_ms();
+  auto back = session_id::parse(id.to_string());
+  REQUIRE(back);
+  CHECK(back->node_tag() == 0x123456);
+  CHECK(back->born_ms() >= before);
+  CHECK(back->born_ms() <= after);
+  // a tag wider than 24 bits keeps its low 24
+  CHECK(session_id::random(0x7f123456).node_tag() == 0x123456);
+  CHECK(session_id::from_parts(id.hi(), id.lo(), id.origin()) == id);
 }
 
 TEST_CASE("the id names its shard, and ids spread over all shards") {

@@ -146,7 +146,7 @@ TEST_CASE("one shard's sessions, paginated") {
   CHECK(has(first->body, R"("asleep":true)"));
   auto at = first->body.find("\"next_cursor\":\"");
   REQUIRE(at != std::string::npos);
-  auto cursor = first->body.substr(at + 15, 22);
+  auto cursor = first->body.substr(at + 15, 32);
   auto second = a.admin("GET", "/admin/tree/0/0?cursor=" + cursor);
   REQUIRE(second);
   CHECK(has(second->body, "\"next_cursor\":null"));
@@ -291,7 +291,7 @@ TEST_CASE("chaos: a fraction of sessions, repeated, and orders it refuses") {
     REQUIRE(p);
     CHECK(p->status == 200);
   }
-  CHECK(a.chaos(R"({"target":"session","id":"AAAAAAAAAAAAAAAAAAAAAA"})")->status == 404);
+  CHECK(a.chaos(R"({"target":"session","id":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"})")->status == 404);
   CHECK(a.chaos(R"({"target":"session","id":"../etc/passwd"})")->status == 400);
   CHECK(a.chaos(R"({"target":"sessions","fraction":1.5})")->status == 400);
   CHECK(a.chaos(R"({"target":"shard","meta":99,"shard":0})")->status == 400);

@@ -215,7 +215,7 @@ TEST_SUITE("streamable http: sessions and SSE") {
 TEST_CASE("initialize answers with a visible-ASCII session id") {
   server_fixture s;
   auto sid = s.initialize();
-  REQUIRE(sid.size() == 22);
+  REQUIRE(sid.size() == 32);
   for (char c : sid)
     CHECK((c >= 0x21 && c <= 0x7e));
 }

@@ -15,9 +15,10 @@ export function freePort() {
   });
 }
 
-/** Starts `bin` on a free port with `args`; resolves once it logged "ready". */
-export async function startServer(bin, args, env = process.env) {
-  const port = await freePort();
+/** Starts `bin` on `port` (a free one if not given) with `args`; resolves
+ *  once it logged "ready". */
+export async function startServer(bin, args, env = process.env, port = undefined) {
+  port ??= await freePort();
   const proc = spawn(bin, ['--listen', `127.0.0.1:${port}`, ...args],
                      { stdio: ['ignore', 'ignore', 'pipe'], env });
   let log = '';
