@@ -36,6 +36,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <random>
 #include <map>
 #include <memory>
 #include <optional>
@@ -93,7 +94,17 @@ struct options {
   size_t procs = 1;
   double hold = 2;
   double sample_every = 5;
-  pid_t server_pid = 0;
+  /// Servers whose CPU and RSS are sampled (summed over all of them).
+  std::vector<pid_t> server_pids;
+  /// Where sessions are opened, if not where the calls go (a cluster:
+  /// calls forwarded to the node that owns their session).
+  std::optional<endpoint> session_url;
+  /// calls: each connection opens its session on another --url than the
+  /// one it calls through, chosen at random (a cluster: calls land on
+  /// random nodes).
+  bool session_elsewhere = false;
+  /// sessions: write the ids opened here; resume: the ids to ask for.
+  std::string ids_file;
   std::string json_out;
   size_t threads = 1;
   bool keep = false;
@@ -124,7 +135,9 @@ std::optional<endpoint> parse_url(const std::string& url) {
 void usage() {
   std::fputs(
     "usage: mcpvisor-load --url http://127.0.0.1:8080/mcp [--url ...]\n"
-    "  --scenario calls|sessions|connections|soak   (calls)\n"
+    "  --scenario calls|sessions|connections|soak|resume   (calls)\n"
+    "    resume: ask every session in --ids once (ping) through --url, again\n"
+    "    after a refusal, until all answered or --duration: a node's failover\n"
     "  --mode json|sse|stateless   answers for calls (json)\n"
     "  --tool NAME --args JSON     tool to call (echo, {\"text\":\"hello\"})\n"
     "  --concurrency N             connections making calls (16)\n"
@@ -133,7 +146,10 @@ void usage() {
     "  --sessions N --connections N  sessions scenario sizes (1000, 16)\n"
     "  --procs N --hold S          connections scenario: processes, hold time\n"
     "  --sample-every S            soak sampling period (5)\n"
-    "  --server-pid PID            sample the server's CPU and RSS\n"
+    "  --server-pid PID[,PID...]   sample the servers' CPU and RSS (summed)\n"
+    "  --session-url URL           calls: open sessions here, call through --url\n"
+    "  --session-elsewhere         calls: open each session on another --url, at random\n"
+    "  --ids FILE                  sessions: write the ids (with --keep); resume: read them\n"
     "  --threads N                 client I/O threads (1)\n"
     "  --keep                      sessions scenario: do not DELETE at the end\n"
     "  --mix                       calls/soak: cycle echo, sleep and bump (drill set)\n"
@@ -175,13 +191,25 @@ std::optional<options> parse_args(int argc, char** argv) {
     else if (a == "--procs") o.procs = std::stoul(next());
     else if (a == "--hold") o.hold = std::stod(next());
     else if (a == "--sample-every") o.sample_every = std::stod(next());
-    else if (a == "--server-pid") o.server_pid = std::stoi(next());
+    else if (a == "--server-pid") {
+      std::stringstream list{next()};
+      for (std::string pid; std::getline(list, pid, ',');)
+        o.server_pids.push_back(std::stoi(pid));
+    } else if (a == "--session-url") {
+      o.session_url = parse_url(next());
+      if (!o.session_url) {
+        std::fprintf(stderr, "only http:// URLs are supported\n");
+        return std::nullopt;
+      }
+    }
     else if (a == "--json") o.json_out = next();
     else if (a == "--threads") o.threads = std::stoul(next());
     else if (a == "--keep") o.keep = true;
     else if (a == "--mix") o.mix = true;
     else if (a == "--timeout") o.timeout = std::stod(next());
     else if (a == "--one-session") o.one_session = true;
+    else if (a == "--session-elsewhere") o.session_elsewhere = true;
+    else if (a == "--ids") o.ids_file = next();
     else if (a == "--show-errors") o.show_errors = std::stoul(next());
     else {
       usage();
@@ -202,6 +230,19 @@ struct proc_sample {
   long rss_kb = 0;
   long fds = 0;
 };
+
+proc_sample sample(pid_t pid);
+
+proc_sample sample(const std::vector<pid_t>& pids) {
+  proc_sample sum;
+  for (auto pid : pids) {
+    auto s = sample(pid);
+    sum.cpu_s += s.cpu_s;
+    sum.rss_kb += s.rss_kb;
+    sum.fds += s.fds;
+  }
+  return sum;
+}
 
 proc_sample sample(pid_t pid) {
   proc_sample s;
@@ -415,6 +456,31 @@ std::string del(const endpoint& e, const std::string& sid) {
 const std::string stateless_meta
   = R"("_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"mcpvisor-load","version":"1"}})";
 
+std::chrono::nanoseconds limit(const options& o) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+    std::chrono::duration<double>(o.timeout));
+}
+
+awaitable<std::string> open_session(connection& c, const endpoint& e);
+
+/// Opens a session for calls through `e` on connection `c`: on `e`
+/// itself, or at --session-url over a connection of its own.
+awaitable<std::string> open_session_for(const options& o, connection& c, const endpoint& e) {
+  const endpoint* at = o.session_url ? &*o.session_url : nullptr;
+  if (o.session_elsewhere && o.urls.size() > 1) {
+    thread_local std::minstd_rand pick{std::random_device{}()};
+    do
+      at = &o.urls[pick() % o.urls.size()];
+    while (at->text == e.text);
+  }
+  if (at == nullptr)
+    co_return co_await open_session(c, e);
+  connection other{co_await net::this_coro::executor, limit(o)};
+  if (!co_await other.connect(*at))
+    co_return std::string{};
+  co_return co_await open_session(other, *at);
+}
+
 /// Opens a 2025-11-25 session on `c`; returns its id (empty on failure).
 awaitable<std::string> open_session(connection& c, const endpoint& e) {
   auto r = co_await c.exchange(post(
@@ -511,11 +577,6 @@ private:
 };
 
 // -- results ------------------------------------------------------------------
-
-std::chrono::nanoseconds limit(const options& o) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-    std::chrono::duration<double>(o.timeout));
-}
 
 struct tally {
   histogram lat;
@@ -632,7 +693,7 @@ calls_report run_calls(const options& o, double duration,
       t.expires_after(std::chrono::duration_cast<clock_type::duration>(
         std::chrono::duration<double>(o.warmup)));
       co_await t.async_wait(use_awaitable);
-      rep.before = sample(o.server_pid);
+      rep.before = sample(o.server_pids);
       start = clock_type::now();
       end = start + std::chrono::duration_cast<clock_type::duration>(
                       std::chrono::duration<double>(duration));
@@ -652,12 +713,12 @@ calls_report run_calls(const options& o, double duration,
             std::swap(w, window);
           }
           on_window(std::chrono::duration<double>(clock_type::now() - start).count(),
-                    w, sample(o.server_pid));
+                    w, sample(o.server_pids));
         }
       }
       measuring.store(false);
       finished.store(true);
-      rep.after = sample(o.server_pid);
+      rep.after = sample(o.server_pids);
       rep.seconds = std::chrono::duration<double>(clock_type::now() - start).count();
       co_return;
     }
@@ -677,7 +738,7 @@ calls_report run_calls(const options& o, double duration,
       if (!co_await c->connect(e))
         continue;
       set_up = o.mode == "stateless" || !sid.empty()
-               || !(sid = co_await open_session(*c, e)).empty();
+               || !(sid = co_await open_session_for(o, *c, e)).empty();
     }
     if (!set_up) {
       setup_failed.fetch_add(1);
@@ -842,7 +903,7 @@ int scenario_calls(const options& o) {
   r.add("calls_ok", std::to_string(rep.all.ok));
   r.add("calls_per_s", std::to_string(static_cast<long>(static_cast<double>(rep.all.ok) / rep.seconds)));
   add_latency(r, rep.all);
-  if (o.server_pid > 0 && rep.all.ok > 0) {
+  if (!o.server_pids.empty() && rep.all.ok > 0) {
     double cpu = rep.after.cpu_s - rep.before.cpu_s;
     char buf[32];
     std::snprintf(buf, sizeof(buf), "%.2f", cpu * 1e6 / static_cast<double>(rep.all.ok));
@@ -857,7 +918,7 @@ int scenario_calls(const options& o) {
 }
 
 int scenario_sessions(const options& o) {
-  auto before = sample(o.server_pid);
+  auto before = sample(o.server_pids);
   std::vector<std::vector<std::string>> ids(o.connections);
   std::atomic<size_t> failed{0};
   auto t0 = clock_type::now();
@@ -881,8 +942,14 @@ int scenario_sessions(const options& o) {
     }
   });
   established_s = std::chrono::duration<double>(clock_type::now() - t0).count();
+  if (!o.ids_file.empty()) {
+    std::ofstream out{o.ids_file};
+    for (auto& v : ids)
+      for (auto& sid : v)
+        out << sid << '\n';
+  }
   std::this_thread::sleep_for(std::chrono::duration<double>(o.hold));
-  held = sample(o.server_pid);
+  held = sample(o.server_pids);
   size_t open = 0;
   for (auto& v : ids)
     open += v.size();
@@ -903,7 +970,7 @@ int scenario_sessions(const options& o) {
   r.add("failed", std::to_string(failed.load()));
   r.add("connections", std::to_string(o.connections));
   r.add("sessions_per_s", std::to_string(static_cast<long>(static_cast<double>(open) / established_s)));
-  if (o.server_pid > 0 && open > 0) {
+  if (!o.server_pids.empty() && open > 0) {
     r.add("server_rss_before_kb", std::to_string(before.rss_kb));
     r.add("server_rss_held_kb", std::to_string(held.rss_kb));
     r.add("server_rss_per_session_b",
@@ -1031,12 +1098,91 @@ int scenario_soak(const options& o) {
   r.add("calls_ok", std::to_string(rep.all.ok));
   r.add("calls_per_s", std::to_string(static_cast<long>(static_cast<double>(rep.all.ok) / rep.seconds)));
   add_latency(r, rep.all);
-  if (o.server_pid > 0) {
+  if (!o.server_pids.empty()) {
     r.add("server_rss_first_sample_kb", std::to_string(first_rss));
     r.add("server_rss_last_sample_kb", std::to_string(last_rss));
   }
   print(o, r);
   return rep.all.errors.empty() && rep.all.ok > 0 ? 0 : 1;
+}
+
+/// Every session in --ids is asked once (ping) through the --url list,
+/// again 50 ms after a 503 or a failed connection, until each answered or
+/// --duration passed: how long a dead node's sessions take to answer again
+/// on their buddies. A 404 means a session was lost.
+int scenario_resume(const options& o) {
+  std::vector<std::string> ids;
+  {
+    std::ifstream in{o.ids_file};
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty())
+        ids.push_back(line);
+  }
+  if (ids.empty()) {
+    std::fprintf(stderr, "resume: no session ids in --ids\n");
+    return 2;
+  }
+  std::atomic<size_t> next{0};
+  std::atomic<size_t> answered{0};
+  std::atomic<size_t> lost{0};
+  std::atomic<size_t> retries{0};
+  std::mutex mtx;
+  histogram first_answer; // time from the start to each session's answer
+  auto t0 = clock_type::now();
+  auto deadline = t0 + std::chrono::duration_cast<clock_type::duration>(
+                         std::chrono::duration<double>(o.duration));
+  run_workers(o.threads, o.concurrency, [&](size_t i) -> awaitable<void> {
+    auto ex = co_await net::this_coro::executor;
+    const auto& e = o.urls[i % o.urls.size()];
+    std::unique_ptr<connection> c;
+    net::steady_timer t{ex};
+    for (size_t k; (k = next.fetch_add(1)) < ids.size();) {
+      for (;;) {
+        if (clock_type::now() > deadline)
+          co_return;
+        if (c == nullptr) {
+          c = std::make_unique<connection>(ex, limit(o));
+          if (!co_await c->connect(e)) {
+            c.reset();
+            retries.fetch_add(1);
+            t.expires_after(50ms);
+            co_await t.async_wait(use_awaitable);
+            continue;
+          }
+        }
+        auto r = co_await c->exchange(post(e, R"({"jsonrpc":"2.0","id":1,"method":"ping"})",
+                                           "Mcp-Session-Id: " + ids[k]
+                                             + "\r\nMCP-Protocol-Version: 2025-11-25\r\n"));
+        if (r && r->status == 200) {
+          answered.fetch_add(1);
+          std::lock_guard<std::mutex> g{mtx};
+          first_answer.record(static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now() - t0)
+              .count()));
+          break;
+        }
+        if (r && r->status == 404) {
+          lost.fetch_add(1);
+          break;
+        }
+        if (!r)
+          c.reset();
+        retries.fetch_add(1);
+        t.expires_after(50ms);
+        co_await t.async_wait(use_awaitable);
+      }
+    }
+  });
+  report r;
+  r.add("scenario", "resume");
+  r.add("sessions", std::to_string(ids.size()));
+  r.add("answered", std::to_string(answered.load()));
+  r.add("lost_404", std::to_string(lost.load()));
+  r.add("retries", std::to_string(retries.load()));
+  r.add("first_answer_p50_ms", us(first_answer.quantile(0.5) / 1000));
+  r.add("all_answered_ms", us(first_answer.max() / 1000));
+  print(o, r);
+  return answered.load() == ids.size() ? 0 : 1;
 }
 
 } // namespace mcpvisor::load
@@ -1054,6 +1200,8 @@ int main(int argc, char** argv) {
     return scenario_connections(*o);
   if (o->scenario == "soak")
     return scenario_soak(*o);
+  if (o->scenario == "resume")
+    return scenario_resume(*o);
   usage();
   return 2;
 }
