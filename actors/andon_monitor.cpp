@@ -117,7 +117,11 @@ supervision::child_spec andon_monitor(runtime& rt) {
   c.restart = supervision::restart_type::permanent;
   c.shutdown = supervision::shutdown_policy::brutal_kill();
   c.start = [&rt](const supervision::start_context& ctx)
-    -> caf::expected<caf::actor> { return ctx.system.spawn(monitor, &rt); };
+    -> caf::expected<caf::actor> {
+    // its own thread: counting 18,000 descriptors in /proc/self/fd takes
+    // milliseconds, which would stall every session of the scheduler
+    return ctx.system.spawn<caf::detached>(monitor, &rt);
+  };
   return c;
 }
 
