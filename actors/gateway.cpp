@@ -58,7 +58,7 @@ protocol::route gateway::refusal(result res, const protocol::request_id& id) {
 gateway::result gateway::initialize(std::unique_ptr<protocol::message> msg,
                                     delivery& d) {
   auto* cl = rt_.clustered();
-  if (cl != nullptr && d.single_channel == false
+  if (cl != nullptr && !d.single_channel
       && (cl->draining() || rt_.andon().pulled())) {
     // this node takes no new session now: the least loaded peer does
     auto view = cl->members();
@@ -202,6 +202,14 @@ size_t gateway::sessions() const {
 
 bool gateway::overloaded() const noexcept {
   return rt_.andon().pulled();
+}
+
+bool gateway::sessions_elsewhere() const {
+  auto* cl = rt_.clustered();
+  if (cl == nullptr)
+    return false;
+  auto view = cl->members();
+  return cl->placement(*view) != nullptr;
 }
 
 metrics& gateway::stats() noexcept {

@@ -78,6 +78,10 @@ public:
   /// requests are refused at once; work already accepted goes on.
   bool overloaded() const noexcept;
 
+  /// True if a peer of the cluster creates new sessions that this node
+  /// cannot take now (its cord is pulled, or it drains).
+  bool sessions_elsewhere() const;
+
   /// Counters the transports bump (requests, latencies, connections).
   metrics& stats() noexcept;
 

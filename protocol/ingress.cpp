@@ -82,10 +82,11 @@ bool stateless_version(std::string_view pv) {
 }
 
 route route_message(const message& msg, const http_request& req,
-                    bool overloaded);
+                    bool overloaded, bool sessions_elsewhere);
 
 route route_post(const http_endpoint& ep, const http_request& req,
-                 std::string body, message& msg, bool overloaded) {
+                 std::string body, message& msg, bool overloaded,
+                 bool sessions_elsewhere) {
   if (!accepts(req.accept, "application/json")
       || !accepts(req.accept, "text/event-stream"))
     return answer(406, {}, "not acceptable: Accept must list application/json "
@@ -99,17 +100,20 @@ route route_post(const http_endpoint& ep, const http_request& req,
     r.body = decode_failure(*err).json;
     return r;
   }
-  auto r = route_message(msg, req, overloaded);
+  auto r = route_message(msg, req, overloaded, sessions_elsewhere);
   r.decoded = true;
   return r;
 }
 
 /// The rules of a decoded POSTed message.
-route route_message(const message& msg, const http_request& req, bool overloaded) {
+route route_message(const message& msg, const http_request& req, bool overloaded,
+                    bool sessions_elsewhere) {
   bool is_request = msg.kind == message_kind::request;
   // the andon cord: new work is refused at once, while notifications and
-  // responses (which finish accepted work) pass
-  if (is_request && overloaded)
+  // responses (which finish accepted work) pass, and so does a new
+  // session that another node of a cluster can take
+  bool placed = sessions_elsewhere && req.session_id.empty() && msg.method == "initialize";
+  if (is_request && overloaded && !placed)
     return overload(msg.id);
   auto pv = req.mcp.protocol_version;
   if (req.session_id.empty()) {
@@ -231,14 +235,15 @@ bool accepts(std::string_view accept, std::string_view type) {
 }
 
 route route_http(const http_endpoint& ep, const http_request& req,
-                 std::string body, message& msg, bool overloaded) {
+                 std::string body, message& msg, bool overloaded,
+                 bool sessions_elsewhere) {
   auto path = req.target.substr(0, req.target.find('?'));
   if (path != ep.path)
     return answer(404, {}, "not found: the MCP endpoint is " + ep.path);
   if (!ep.origins.allows(req.host, req.origin))
     return answer(403, {}, "forbidden: Host or Origin is not allowed");
   if (req.method == "POST")
-    return route_post(ep, req, std::move(body), msg, overloaded);
+    return route_post(ep, req, std::move(body), msg, overloaded, sessions_elsewhere);
   bool get = req.method == "GET";
   if (!get && req.method != "DELETE")
     return answer_405("method not allowed: use POST, GET or DELETE",

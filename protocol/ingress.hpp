@@ -110,9 +110,11 @@ struct http_endpoint {
 /// Routes one HTTP request. A POST body is decoded into `msg` (a decode
 /// failure is a 400 answer). `overloaded`: the andon cord is pulled, so new
 /// requests are refused with 503 while notifications and responses, which
-/// finish accepted work, pass.
+/// finish accepted work, pass; with `sessions_elsewhere` (another node of
+/// a cluster creates new sessions meanwhile) an initialize passes too.
 route route_http(const http_endpoint& ep, const http_request& req,
-                 std::string body, message& msg, bool overloaded);
+                 std::string body, message& msg, bool overloaded,
+                 bool sessions_elsewhere = false);
 
 /// Routes one line from stdin. `in_session`: an initialize already
 /// started this connection's session. Answers have status 200 (write the

@@ -17,9 +17,10 @@ void serve_request(connection& c, request_reader::request& req) {
   if (post)
     c.count_request(nullptr, v.session_id);
   auto msg = std::make_unique<protocol::message>();
+  bool overloaded = gw.overloaded();
   auto r = protocol::route_http(c.server().endpoint, v,
                                 post ? std::move(req.body()) : std::string{}, *msg,
-                                gw.overloaded());
+                                overloaded, overloaded && gw.sessions_elsewhere());
   if (r.decoded) {
     if (msg->kind == protocol::message_kind::request)
       c.count_request(msg.get(), v.session_id);

@@ -302,6 +302,28 @@ test('behind HAProxy without stickiness: SDK sessions with progress, elicitation
   assert.match(metrics, /mcpvisor_cluster_members\{state="up"\} 3/);
   assert.match(metrics, /mcpvisor_cluster_forwarded_total [1-9]/);
 
+  // node-1's andon cord pulled by hand: an initialize that reaches it over
+  // a connection it already has creates the session on a peer
+  const initBody = { jsonrpc: '2.0', id: 1, method: 'initialize',
+    params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'placed', version: '1' } } };
+  assert.equal((await rpc(nodes[0].url.href, null, initBody)).status, 200); // opens the connection
+  const mine = async () => (await members(nodes[0])).find((m) => m.self).sessions;
+  const before = await mine();
+  const sentBefore = (await adminJson(nodes[0], '/admin/cluster')).forwarding.sent_total;
+  const pull = await fetch(`${nodes[0].admin}/admin/andon`, { method: 'POST',
+                                                            body: '{"action":"pull","reason":"test"}' });
+  assert.equal(pull.status, 200);
+  const placed = await rpc(nodes[0].url.href, null, initBody);
+  assert.equal(placed.status, 200, JSON.stringify(placed));
+  assert.ok(placed.sid);
+  assert.equal(await mine(), before);
+  assert.ok((await adminJson(nodes[0], '/admin/cluster')).forwarding.sent_total > sentBefore);
+  const refused = await rpc(nodes[0].url.href, placed.sid, { jsonrpc: '2.0', id: 2, method: 'ping' });
+  assert.equal(refused.status, 503); // other new work is refused while the cord is pulled
+  await fetch(`${nodes[0].admin}/admin/andon`, { method: 'POST', body: '{"action":"release"}' });
+  const served = await rpc(lb.url.href, placed.sid, { jsonrpc: '2.0', id: 3, method: 'ping' });
+  assert.equal(served.status, 200, JSON.stringify(served));
+
   // chaos: node-3 kills itself as SIGKILL would; a session born there
   // answers through HAProxy on its buddy, with its state
   const born = await v1(nodes[2].url);

@@ -27,14 +27,14 @@ http_request post() {
 }
 
 route run(const http_request& req, const std::string& body = ping,
-          bool overloaded = false) {
+          bool overloaded = false, bool sessions_elsewhere = false) {
   static const http_endpoint ep = [] {
     http_endpoint e;
     e.origins = origin_policy{{"mcp.example.com"}, {"https://app.example.com"}};
     return e;
   }();
   message msg;
-  return route_http(ep, req, body, msg, overloaded);
+  return route_http(ep, req, body, msg, overloaded, sessions_elsewhere);
 }
 
 bool says(const route& r, const std::string& text) {
@@ -177,6 +177,14 @@ TEST_CASE("503 for new requests while overloaded; notifications pass") {
   req.session_id = sid;
   CHECK(run(req, notify, true).kind == route_kind::session);
   CHECK(run(req, ping, true).status == 503);
+}
+
+TEST_CASE("while overloaded, an initialize passes if another node of the cluster takes it") {
+  CHECK(run(post(), init, true, true).kind == route_kind::initialize);
+  auto req = post();
+  req.session_id = sid;
+  CHECK(run(req, ping, true, true).status == 503);
+  CHECK(run(post(), ping, true, true).status == 503);
 }
 
 TEST_CASE("GET: the session's stream; 400 without a session, 405 for "
