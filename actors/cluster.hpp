@@ -258,13 +258,12 @@ public:
   /// not reachable now (this node does not see enough of the cluster).
   located locate(const session_id& id);
 
-  /// Sends `in` (an exchange of `kind`, wire::fwd_kind) for session
-  /// `session` (empty for an initialize that another node creates) to
-  /// `to`'s router; its answers come back to `in->ch`. `hops`: nodes the
-  /// message passed before this one. False if too many exchanges wait for
-  /// `to` already.
-  bool forward(const cluster_member& to, uint8_t kind, std::string_view session,
-               const inbound& in, uint8_t hops);
+  /// Sends `in` for session `session` (empty: an initialize that another
+  /// node creates) to `to`'s router; its answers come back to `in->ch`.
+  /// `hops`: nodes the message passed before this one. False if too many
+  /// exchanges wait for `to` already.
+  bool forward(const cluster_member& to, std::string_view session, const inbound& in,
+               uint8_t hops);
 
   /// Exchanges forwarded from here and not answered yet (streams apart).
   size_t forwarding() const;

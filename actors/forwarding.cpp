@@ -35,11 +35,15 @@ constexpr auto sweep_every = std::chrono::milliseconds{500};
 
 // -- the origin's side: exchanges forwarded from here -----------------------------
 
-bool cluster::forward(const cluster_member& to, uint8_t kind, std::string_view session,
-                      const inbound& in, uint8_t hops) {
+bool cluster::forward(const cluster_member& to, std::string_view session, const inbound& in,
+                      uint8_t hops) {
   auto reply_to = router();
   if (!to.router || !reply_to)
     return false;
+  auto kind = static_cast<uint8_t>(session.empty() ? wire::fwd_kind::initialize
+                                   : in.kind == inbound::kind_t::stream ? wire::fwd_kind::stream
+                                   : in.kind == inbound::kind_t::close  ? wire::fwd_kind::close
+                                                                        : wire::fwd_kind::message);
   forwarded f;
   f.ch = in.ch;
   f.target = to.name;

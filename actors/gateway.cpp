@@ -3,7 +3,6 @@
 #include <caf/send.hpp>
 
 #include "actors/cluster.hpp"
-#include "actors/cluster_wire.hpp"
 #include "actors/messages.hpp"
 #include "actors/runtime.hpp"
 #include "actors/session.hpp"
@@ -67,7 +66,7 @@ gateway::result gateway::initialize(std::unique_ptr<protocol::message> msg,
       in.msg = std::move(msg);
       in.ch = d.ch;
       in.orphan = d.orphan;
-      return forward(*peer, static_cast<uint8_t>(wire::fwd_kind::initialize), {}, in, true, d);
+      return forward(*peer, {}, in, true, d);
     }
     if (rt_.andon().pulled())
       return result::unavailable;
@@ -110,14 +109,11 @@ gateway::result gateway::to_session(const protocol::route& r,
   in->msg = std::move(msg);
   in->ch = std::move(d.ch);
   in->orphan = d.orphan;
-  auto kind = wire::fwd_kind::message;
   if (r.kind == protocol::route_kind::stream) {
     in->kind = inbound::kind_t::stream;
     in->last_event_id = std::string{r.last_event_id};
-    kind = wire::fwd_kind::stream;
   } else if (r.kind == protocol::route_kind::end_session) {
     in->kind = inbound::kind_t::close;
-    kind = wire::fwd_kind::close;
   }
   auto* cl = rt_.clustered();
   auto sent = rt_.registry().send(*id, cl != nullptr ? in : std::move(in));
@@ -129,7 +125,7 @@ gateway::result gateway::to_session(const protocol::route& r,
         sent = rt_.registry().send(*id, std::move(in));
         break;
       case cluster::located::kind_t::forward:
-        return forward(*where.to, static_cast<uint8_t>(kind), r.session_id, *in, r.request, d);
+        return forward(*where.to, r.session_id, *in, r.request, d);
       case cluster::located::kind_t::unknown:
         return result::unknown_session;
       case cluster::located::kind_t::unavailable:
@@ -171,10 +167,9 @@ gateway::result gateway::stateless(const protocol::route& r,
   return result::ok;
 }
 
-gateway::result gateway::forward(const cluster_member& to, uint8_t kind,
-                                 std::string_view session, const inbound& in,
-                                 bool request, delivery& d) {
-  if (d.hops >= max_hops || !rt_.clustered()->forward(to, kind, session, in, d.hops))
+gateway::result gateway::forward(const cluster_member& to, std::string_view session,
+                                 const inbound& in, bool request, delivery& d) {
+  if (d.hops >= max_hops || !rt_.clustered()->forward(to, session, in, d.hops))
     return result::unavailable;
   if (d.in_flight != nullptr && request)
     *d.in_flight = flight{rt_.stats(), nullptr, rt_.config().andon.session_share};

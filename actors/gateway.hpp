@@ -92,8 +92,8 @@ private:
   result stateless(const protocol::route& r,
                    std::unique_ptr<protocol::message> msg, delivery& d);
   /// Sends the message to another node of the cluster.
-  result forward(const cluster_member& to, uint8_t kind, std::string_view session,
-                 const inbound& in, bool request, delivery& d);
+  result forward(const cluster_member& to, std::string_view session, const inbound& in,
+                 bool request, delivery& d);
 
   runtime& rt_;
   std::atomic<size_t> next_stateless_{0};

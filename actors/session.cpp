@@ -12,7 +12,6 @@
 
 #include "actors/call_link.hpp"
 #include "actors/cluster.hpp"
-#include "actors/cluster_wire.hpp"
 #include "actors/log.hpp"
 #include "actors/messages.hpp"
 #include "actors/runtime.hpp"
@@ -662,13 +661,9 @@ private:
     auto view = cl->members();
     auto* to = view->find(moved_to_);
     auto text = text_id();
-    for (auto& in : rest) {
-      auto kind = in->kind == inbound::kind_t::stream  ? wire::fwd_kind::stream
-                  : in->kind == inbound::kind_t::close ? wire::fwd_kind::close
-                                                       : wire::fwd_kind::message;
-      if (to == nullptr || !cl->forward(*to, static_cast<uint8_t>(kind), text, *in, 0))
+    for (auto& in : rest)
+      if (to == nullptr || !cl->forward(*to, text, *in, 0))
         in->refuse(503, "the session is moving to another node; retry");
-    }
   }
 
   void start(const call_ptr& call) {

@@ -213,6 +213,26 @@ test('three nodes form a mesh; a killed node is seen down, and up again when it 
   await stopAll([a, b, c, rogue]);
 });
 
+test('a node cut off past the timeout is seen down and its sessions taken over; when it comes back it is fenced and stops', async () => {
+  const dir = certs();
+  const nodes = await cluster(dir, 3, 'drill');
+  const s = await openSession(nodes[2].url.href, 3); // born on node-3, log level "warning"
+  nodes[2].proc.kill('SIGSTOP'); // as a cut network: no FIN, no heartbeat
+  await until(async () => (await members(nodes[0])).find((m) => m.name === 'node-3').state === 'down');
+  const r = await rpc(nodes[0].url.href, s.sid, { jsonrpc: '2.0', id: 9, method: 'tools/call',
+                                                   params: { name: 'session_state', arguments: {} } });
+  assert.equal(r.json?.result?.content?.[0]?.text, 'warning', JSON.stringify(r));
+  const exited = new Promise((resolve) => nodes[2].proc.on('exit', (code) => resolve(code)));
+  nodes[2].proc.kill('SIGCONT');
+  assert.equal(await exited, 1);
+  running.delete(nodes[2]);
+  assert.match(nodes[2].log(), /declared down by the cluster/);
+  // the others serve on
+  const again = await rpc(nodes[1].url.href, s.sid, { jsonrpc: '2.0', id: 10, method: 'ping' });
+  assert.equal(again.status, 200);
+  await stopAll(nodes);
+});
+
 // -- behind HAProxy ---------------------------------------------------------------
 
 async function v1(url, capabilities = {}) {
