@@ -363,10 +363,13 @@ public:
         if (who.name == name_)
           return caf::make_error(caf::sec::invalid_argument,
                                  "a node named " + who.name + " is already a member");
-        if (auto i = fenced_.find(who.name); i != fenced_.end() && i->second == who.incarnation)
-          return caf::make_error(caf::sec::invalid_argument,
-                                 "fenced: " + name_ + " saw this incarnation of " + who.name
-                                   + " go down; it must restart");
+        if (is_fenced(who)) {
+          if (outranks(who))
+            return caf::make_error(caf::sec::invalid_argument,
+                                   "fenced: " + name_ + " saw this incarnation of " + who.name
+                                     + " go down; it must restart");
+          fenced_.erase(who.name); // this node was the one cut off
+        }
         for (auto& [n, e] : members_)
           if (n != who.name && e.live() && node_tag(n) == node_tag(who.name))
             return caf::make_error(caf::sec::invalid_argument,
@@ -391,6 +394,7 @@ public:
         delayed_send(this, tick_every, tick_atom::value);
       },
       [this](caf::close_atom) { start_drain(); },
+      [this](wire::fence_atom, const std::string& why) { fence(why); },
       [this](drain_tick_atom) { drain_tick(); },
       // a peer asks for this node's tree
       [this](wire::tree_atom, int depth) -> caf::result<int32_t, std::string> {
@@ -443,6 +447,22 @@ private:
     return system().openssl_manager().actor_handle();
   }
 
+  /// `who` is an incarnation this node saw go down.
+  bool is_fenced(const wire::member_card& who) const {
+    auto f = fenced_.find(who.name);
+    return f != fenced_.end() && f->second == who.incarnation;
+  }
+
+  /// Whether this node's view prevails over that of `who`, which it saw go
+  /// down: it sees a quorum and `who` does not, or both do (a cluster of
+  /// two, split) and this node is the older. A node cut off from the
+  /// others never fences them.
+  bool outranks(const wire::member_card& who) const {
+    if (!cl_.members()->quorum())
+      return false;
+    return !who.quorum || who.incarnation > cl_.incarnation();
+  }
+
   wire::member_card card_of(const cluster_member& m) const {
     wire::member_card c;
     c.name = m.name;
@@ -451,6 +471,7 @@ private:
     c.state = static_cast<uint8_t>(m.state);
     c.sessions = m.sessions;
     c.andon_pulled = m.andon_pulled;
+    c.quorum = !m.self || cl_.members()->quorum();
     c.membership = m.membership;
     c.router = m.router;
     c.replicator = m.replicator;
@@ -618,6 +639,17 @@ private:
                 connecting_.erase(address);
                 if (cards.empty())
                   return;
+                if (is_fenced(cards[0])) {
+                  if (outranks(cards[0])) {
+                    // it was cut off and is back: its sessions live
+                    // elsewhere now
+                    send(cards[0].membership, wire::fence_atom::value,
+                         "fenced: " + name_ + " saw this incarnation of " + cards[0].name
+                           + " go down; it must restart");
+                    return;
+                  }
+                  fenced_.erase(cards[0].name); // this node was the one cut off
+                }
                 add(cards[0]);
                 for (size_t i = 1; i < cards.size(); ++i) {
                   auto it = members_.find(cards[i].name);

@@ -23,6 +23,8 @@ struct member_card {
   uint8_t state = 0;
   uint64_t sessions = 0;
   bool andon_pulled = false;
+  /// It sees at least half of the members it knows (cluster_members::quorum).
+  bool quorum = true;
   caf::actor membership;
   caf::actor router;
   caf::actor replicator;
@@ -31,7 +33,7 @@ struct member_card {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, member_card& x) {
   return f(caf::meta::type_name("mcpvisor_member_card"), x.name, x.address,
-           x.incarnation, x.state, x.sessions, x.andon_pulled, x.membership,
+           x.incarnation, x.state, x.sessions, x.andon_pulled, x.quorum, x.membership,
            x.router, x.replicator);
 }
 
@@ -137,6 +139,8 @@ using gone_atom = caf::atom_constant<caf::atom("clgone")>;
 using move_atom = caf::atom_constant<caf::atom("clmove")>;
 using replica_ack_atom = caf::atom_constant<caf::atom("clrepack")>;
 using tree_atom = caf::atom_constant<caf::atom("cltree")>;
+/// To a member that comes back as an incarnation the cluster saw go down.
+using fence_atom = caf::atom_constant<caf::atom("clfence")>;
 /// Local: a member is down (to the router).
 using member_down_atom = caf::atom_constant<caf::atom("cldown")>;
 

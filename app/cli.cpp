@@ -113,6 +113,12 @@ parse_result parse_command_line(int argc, char** argv, std::string_view tools) {
                  "Host/Origin host accepted besides localhost (repeatable)");
   app.add_option("--allowed-origin", http.allowed_origins,
                  "Origin accepted as given (repeatable)");
+  app.add_option("--tls-cert", opts.tls.cert,
+                 "serve https:// with this certificate (PEM, chain allowed); "
+                 "reloaded on SIGHUP");
+  app.add_option("--tls-key", opts.tls.key, "the certificate's key (PEM)");
+  app.add_option("--tls-client-ca", opts.tls.client_ca,
+                 "require client certificates signed by this CA (PEM)");
   // -- admin, overload, chaos --
   std::string admin_listen;
   app.add_option("--admin", admin_listen,
@@ -124,6 +130,9 @@ parse_result parse_command_line(int argc, char** argv, std::string_view tools) {
   app.add_option("--admin-allowed-host", opts.admin_cfg.allowed_hosts,
                  "Host/Origin host the admin endpoint accepts besides "
                  "localhost and its own address (repeatable)");
+  app.add_option("--admin-tls-cert", opts.admin_tls.cert,
+                 "the admin endpoint's certificate (default: --tls-cert's)");
+  app.add_option("--admin-tls-key", opts.admin_tls.key, "its key");
   auto& andon = rt.andon;
   add_duration(app, "--andon-interval-ms", andon.interval,
                "how often the overload monitor samples");
@@ -294,6 +303,14 @@ parse_result parse_command_line(int argc, char** argv, std::string_view tools) {
     std::cerr << "--listen must be HOST:PORT, not '" << listen << "'\n";
     return 2;
   }
+  for (auto* t : {&opts.tls, &opts.admin_tls})
+    if (t->cert.empty() != t->key.empty()) {
+      std::cerr << "--tls-cert and --tls-key (and --admin-tls-cert and --admin-tls-key) "
+                   "go together\n";
+      return 2;
+    }
+  if (!opts.admin_tls.enabled())
+    opts.admin_tls = transports::tls_files{opts.tls.cert, opts.tls.key, {}};
   if (!admin_listen.empty()) {
     opts.admin = true;
     if (!split_listen(admin_listen, opts.admin_cfg.host, opts.admin_cfg.port)) {

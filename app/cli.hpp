@@ -12,6 +12,7 @@
 #include "protocol/engine.hpp"
 #include "transports/admin_server.hpp"
 #include "transports/http_server.hpp"
+#include "transports/tls.hpp"
 
 namespace mcpvisor::app {
 
@@ -38,6 +39,10 @@ struct options {
   /// The key that seals cursors and requestState: shared by a cluster's
   /// nodes (`--cluster-secret-file`), else random per process.
   std::optional<std::array<uint8_t, 32>> seal_secret;
+  /// `--tls-*` and `--admin-tls-*`: HTTPS for the MCP and admin endpoints
+  /// (the admin endpoint uses the MCP pair unless given its own).
+  transports::tls_files tls;
+  transports::tls_files admin_tls;
 };
 
 /// Either options, or the exit status to leave with at once (after --help,

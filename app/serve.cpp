@@ -26,19 +26,21 @@
 #include "transports/admin_server.hpp"
 #include "transports/http_server.hpp"
 #include "transports/stdio.hpp"
+#include "transports/tls.hpp"
 #include "transports/upstream_http.hpp"
 #include "transports/upstream_stdio.hpp"
 
 namespace {
 
-/// Blocks SIGINT, SIGTERM and SIGUSR1 in every thread started after this
-/// call; a dedicated thread takes them with sigwait.
+/// Blocks SIGINT, SIGTERM, SIGHUP and SIGUSR1 in every thread started
+/// after this call; a dedicated thread takes them with sigwait.
 sigset_t block_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGUSR1);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
   return set;
@@ -70,6 +72,20 @@ int serve(int argc, char** argv, tool_adder add_tools) {
       return 2;
     }
   }
+  // HTTPS: the certificates are read before anything starts, so that a bad
+  // file is a clear start-up error
+  std::shared_ptr<transports::tls_context> tls;
+  std::shared_ptr<transports::tls_context> admin_tls;
+  for (auto [files, ctx] : {std::pair{&opts.tls, &tls}, std::pair{&opts.admin_tls, &admin_tls}})
+    if (files->enabled()) {
+      *ctx = std::make_shared<transports::tls_context>();
+      if (auto err = (*ctx)->load(*files)) {
+        log::error("cannot use the TLS certificate", {{"reason", *err}});
+        return 2;
+      }
+    }
+  opts.http.tls = tls;
+  opts.admin_cfg.tls = admin_tls;
   protocol::server_context srv{cat, opts.engine,
                                opts.seal_secret ? *opts.seal_secret : protocol::random_secret()};
   auto signals = block_signals();
@@ -101,7 +117,7 @@ int serve(int argc, char** argv, tool_adder add_tools) {
       n.wait();
       return 2;
     }
-    admin_url = "http://" + opts.admin_cfg.host + ":"
+    admin_url = std::string{admin_tls != nullptr ? "https://" : "http://"} + opts.admin_cfg.host + ":"
                 + std::to_string(admin_http->port());
   }
   for (auto& order : opts.chaos)
@@ -121,6 +137,18 @@ int serve(int argc, char** argv, tool_adder add_tools) {
       sigwait(&signals, &sig);
       if (sig == SIGUSR1)
         return; // the node ended by itself
+      if (sig == SIGHUP) {
+        // new handshakes use the new pair; open connections keep theirs
+        for (auto* ctx : {&tls, &admin_tls})
+          if (*ctx != nullptr) {
+            if (auto err = (*ctx)->reload())
+              log::error("TLS certificate not reloaded; the old one stays",
+                         {{"reason", *err}});
+            else
+              log::info("TLS certificate reloaded");
+          }
+        continue;
+      }
       auto name = sig == SIGINT ? "SIGINT" : "SIGTERM";
       if (n.clustered() != nullptr && !draining) {
         log::info("draining", {{"signal", name}});
@@ -150,7 +178,8 @@ int serve(int argc, char** argv, tool_adder add_tools) {
       log::error("cannot serve HTTP", {{"reason", *err}});
       n.stop();
     } else {
-      auto url = "http://" + opts.http.host + ":" + std::to_string(http->port())
+      auto url = std::string{tls != nullptr ? "https://" : "http://"} + opts.http.host + ":"
+                 + std::to_string(http->port())
                  + opts.http.path;
       log::info("ready", {{"url", url}, {"tools", opts.tools}, {"admin", admin_url},
                           {"meta_shards", std::to_string(opts.node.runtime.tree.meta_shards)},

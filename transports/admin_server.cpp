@@ -17,6 +17,7 @@
 #include "transports/http_reader.hpp"
 #include "transports/http_wire.hpp"
 #include "transports/listener.hpp"
+#include "transports/tls.hpp"
 
 namespace mcpvisor::transports {
 
@@ -81,19 +82,35 @@ using request = http::request<http::string_body>;
 class admin_connection : public std::enable_shared_from_this<admin_connection> {
 public:
   admin_connection(tcp::socket s, admin_server::impl& srv)
-    : stream_(std::move(s)), srv_(srv) {
+    : tls_(srv.cfg.tls != nullptr ? srv.cfg.tls->current() : nullptr),
+      stream_(make_server_stream(std::move(s), tls_.get())),
+      srv_(srv) {
     // nop
   }
 
   void start() {
-    net::dispatch(stream_.get_executor(),
-                  [self = shared_from_this()] { self->read(); });
+    net::dispatch(tcp_layer(stream_).get_executor(), [self = shared_from_this()] {
+      auto* s = std::get_if<tls_stream>(&self->stream_);
+      if (s == nullptr) {
+        self->read();
+        return;
+      }
+      start_tls(*s, self->buffer_, std::chrono::seconds{10}, [self](tls_start how) {
+        if (how == tls_start::ok)
+          self->read();
+        else if (how == tls_start::plain_http)
+          self->send(400, json_error("this port speaks HTTPS: use an https:// URL"), false,
+                     {}, "application/json", true);
+        else
+          self->close();
+      });
+    });
   }
 
 private:
   void read() {
     reader_.emplace(read_limits{16 * 1024, max_body});
-    stream_.expires_after(read_timeout);
+    tcp_layer(stream_).expires_after(read_timeout);
     parse_buffered();
   }
 
@@ -111,18 +128,19 @@ private:
       route();
       return;
     }
-    stream_.async_read_some(buffer_.prepare(16 * 1024),
-                            [self = shared_from_this()](beast::error_code ec,
-                                                       size_t n) {
-                              if (ec) {
-                                beast::error_code ignored;
-                                self->stream_.socket().shutdown(
-                                  tcp::socket::shutdown_both, ignored);
-                                return;
-                              }
-                              self->buffer_.commit(n);
-                              self->parse_buffered();
-                            });
+    std::visit(
+      [this](auto& s) {
+        s.async_read_some(buffer_.prepare(16 * 1024),
+                          [self = shared_from_this()](beast::error_code ec, size_t n) {
+                            if (ec) {
+                              self->close();
+                              return;
+                            }
+                            self->buffer_.commit(n);
+                            self->parse_buffered();
+                          });
+      },
+      stream_);
   }
 
   bool authorized() const {
@@ -154,7 +172,7 @@ private:
       return;
     }
     auto reply = [self = shared_from_this()](actors::admin_answer a) {
-      net::post(self->stream_.get_executor(), [self, a = std::move(a)]() mutable {
+      net::post(tcp_layer(self->stream_).get_executor(), [self, a = std::move(a)]() mutable {
         self->send(a.status, std::move(a.body), true, {}, a.content_type);
       });
     };
@@ -200,9 +218,16 @@ private:
     send(a.status, std::move(a.body), true, {}, a.content_type);
   }
 
+  void close() {
+    beast::error_code ignored;
+    tcp_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+  }
+
+  /// `plain`: on the TCP layer even if the connection speaks TLS (the
+  /// answer to a plain HTTP request on the TLS port).
   void send(int status, std::string body, bool keep = true,
             std::string_view location = {},
-            std::string_view type = "application/json") {
+            std::string_view type = "application/json", bool plain = false) {
     keep = keep && req_.keep_alive();
     auto out = std::make_shared<std::string>(wire::response(
       status, body.empty() ? std::string_view{} : type, body, keep,
@@ -212,27 +237,29 @@ private:
        {"Allow", allow_},
        {"WWW-Authenticate", status == 401 ? "Bearer" : ""}}));
     allow_.clear();
-    net::async_write(stream_, net::buffer(*out),
-                     [self = shared_from_this(), out, keep](beast::error_code ec, size_t) {
-                       if (ec || !keep) {
-                         beast::error_code ignored;
-                         self->stream_.socket().shutdown(tcp::socket::shutdown_send,
-                                                         ignored);
-                         if (!ec)
-                           self->linger();
-                         return;
-                       }
-                       self->read();
-                     });
+    auto done = [self = shared_from_this(), out, keep](beast::error_code ec, size_t) {
+      if (ec || !keep) {
+        beast::error_code ignored;
+        tcp_layer(self->stream_).socket().shutdown(tcp::socket::shutdown_send, ignored);
+        if (!ec)
+          self->linger();
+        return;
+      }
+      self->read();
+    };
+    if (auto* s = std::get_if<tls_stream>(&stream_); s != nullptr && !plain)
+      net::async_write(*s, net::buffer(*out), std::move(done));
+    else
+      net::async_write(tcp_layer(stream_).socket(), net::buffer(*out), std::move(done));
   }
 
   /// Reads and drops what the client still sends (at most 1 MiB, 2 s)
   /// before the socket closes, so that the answer is not lost to a reset.
   void linger(size_t dropped = 0) {
     if (dropped == 0)
-      stream_.expires_after(std::chrono::seconds{2});
+      tcp_layer(stream_).expires_after(std::chrono::seconds{2});
     buffer_.clear();
-    stream_.async_read_some(buffer_.prepare(16 * 1024),
+    tcp_layer(stream_).async_read_some(buffer_.prepare(16 * 1024),
                             [self = shared_from_this(), dropped](
                               beast::error_code ec, size_t n) {
                               if (!ec && dropped + n <= 1024 * 1024)
@@ -240,7 +267,8 @@ private:
                             });
   }
 
-  beast::tcp_stream stream_;
+  std::shared_ptr<net::ssl::context> tls_;
+  server_stream stream_;
   admin_server::impl& srv_;
   beast::flat_buffer buffer_;
   std::optional<request_reader> reader_;

@@ -15,6 +15,8 @@ class admin;
 /// Prometheus text for /metrics, and one self-contained HTML page.
 namespace mcpvisor::transports {
 
+class tls_context;
+
 struct admin_config {
   std::string host = "127.0.0.1";
   uint16_t port = 0;
@@ -24,6 +26,8 @@ struct admin_config {
   /// Host names accepted in Host and Origin besides localhost, 127.0.0.1,
   /// [::1] and `host` itself.
   std::vector<std::string> allowed_hosts;
+  /// HTTPS when set (transports/tls.hpp).
+  std::shared_ptr<tls_context> tls;
 };
 
 class admin_server {

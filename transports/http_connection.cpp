@@ -21,11 +21,20 @@ http_shared::http_shared(actors::gateway& g, const http_config& c)
   endpoint.limits.max_message_bytes = c.max_body_bytes;
 }
 
-connection::connection(tcp::socket socket, http_shared& srv)
-  : stream_(std::move(socket)), srv_(srv) {
+namespace {
+
+/// The longest a TLS client may take to say hello and finish its handshake.
+constexpr auto handshake_timeout = std::chrono::seconds{10};
+
+} // namespace
+
+connection::connection(tcp::socket socket, http_shared& srv,
+                       std::shared_ptr<net::ssl::context> tls)
+  : tls_(std::move(tls)), stream_(make_server_stream(std::move(socket), tls_.get())),
+    srv_(srv) {
   // small SSE events must not wait for Nagle's algorithm
   beast::error_code ignored;
-  stream_.socket().set_option(tcp::no_delay(true), ignored);
+  tcp().socket().set_option(tcp::no_delay(true), ignored);
   srv_.gw.stats().connections_open.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -38,19 +47,53 @@ connection::~connection() {
 }
 
 void connection::start() {
-  net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
+  net::dispatch(executor(), [self = shared_from_this()] {
+    if (auto* s = std::get_if<tls_stream>(&self->stream_))
+      start_tls(*s, self->buffer_, handshake_timeout,
+                [self](tls_start how) { self->started_tls(how); });
+    else
+      self->read();
+  });
 }
 
 net::any_io_executor connection::executor() {
-  return stream_.get_executor();
+  return tcp().get_executor();
+}
+
+// -- TLS ------------------------------------------------------------------------
+
+void connection::started_tls(tls_start how) {
+  switch (how) {
+    case tls_start::ok:
+      read();
+      return;
+    case tls_start::failed:
+      fail();
+      return;
+    case tls_start::plain_http:
+      // answered in plain text on the TCP layer, then closed
+      srv_.gw.stats().connections_refused.fetch_add(1, std::memory_order_relaxed);
+      auto body = protocol::encode_error({}, protocol::errc::invalid_request,
+                                         "this port speaks HTTPS: use an https:// URL");
+      auto bytes = std::make_shared<std::string>(
+        wire::response(400, "application/json", body, false, {}));
+      phase_ = phase::flushing;
+      net::async_write(tcp().socket(), net::buffer(*bytes),
+                       [self = shared_from_this(), bytes](beast::error_code, size_t) {
+                         beast::error_code ignored;
+                         self->tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+                         self->linger();
+                       });
+      return;
+  }
 }
 
 void connection::shutdown() {
-  net::post(stream_.get_executor(), [self = shared_from_this()] { self->fail(); });
+  net::post(executor(), [self = shared_from_this()] { self->fail(); });
 }
 
 void connection::stop_serving() {
-  net::post(stream_.get_executor(), [self = shared_from_this()] {
+  net::post(executor(), [self = shared_from_this()] {
     if (self->in_exchange())
       self->answer_and_close(503, actors::shutting_down_text);
     else if (self->phase_ != phase::flushing)
@@ -63,7 +106,7 @@ void connection::stop_serving() {
 void connection::tick() {
   if (!busy_.load(std::memory_order_relaxed))
     return;
-  net::post(stream_.get_executor(), [self = shared_from_this()] {
+  net::post(executor(), [self = shared_from_this()] {
     if (!self->in_exchange())
       return;
     if (self->current_weak_.expired()) {
@@ -85,7 +128,7 @@ void connection::read() {
   phase_ = phase::reading;
   resume_ = false;
   reader_.emplace(read_limits{srv_.cfg.max_header_bytes, srv_.cfg.max_body_bytes});
-  stream_.expires_after(srv_.cfg.read_timeout);
+  tcp().expires_after(srv_.cfg.read_timeout);
   parse_buffered();
 }
 
@@ -108,10 +151,14 @@ void connection::parse_buffered() {
   }
   // the reader holds less than its header limit unparsed, so the buffer
   // stays within that limit plus one read
-  stream_.async_read_some(buffer_.prepare(16 * 1024),
-                          [self = shared_from_this()](beast::error_code ec, size_t n) {
-                            self->on_read(ec, n);
-                          });
+  std::visit(
+    [this](auto& s) {
+      s.async_read_some(buffer_.prepare(16 * 1024),
+                        [self = shared_from_this()](beast::error_code ec, size_t n) {
+                          self->on_read(ec, n);
+                        });
+    },
+    stream_);
 }
 
 void connection::on_read(beast::error_code ec, size_t n) {
@@ -145,12 +192,17 @@ void connection::watch() {
       || buffer_.size() > srv_.cfg.max_header_bytes + srv_.cfg.max_body_bytes)
     return;
   watching_ = true;
-  stream_.socket().async_read_some(
-    buffer_.prepare(4096),
-    net::bind_executor(stream_.get_executor(),
-                       [self = shared_from_this()](beast::error_code ec, size_t n) {
-                         self->on_watch(ec, n);
-                       }));
+  auto done = net::bind_executor(executor(), [self = shared_from_this()](beast::error_code ec,
+                                                                        size_t n) {
+    self->on_watch(ec, n);
+  });
+  // no timeout while an answer is under way (an SSE stream may last)
+  if (auto* s = std::get_if<tls_stream>(&stream_)) {
+    tcp().expires_never();
+    s->async_read_some(buffer_.prepare(4096), std::move(done));
+  } else {
+    tcp().socket().async_read_some(buffer_.prepare(4096), std::move(done));
+  }
 }
 
 void connection::on_watch(beast::error_code ec, size_t n) {
@@ -211,12 +263,14 @@ void connection::write_next() {
   for (auto& b : out_)
     in_flight_.push_back(net::buffer(b));
   writes_ = out_.size();
-  net::async_write(stream_.socket(), in_flight_,
-                   net::bind_executor(stream_.get_executor(),
-                                      [self = shared_from_this()](beast::error_code ec,
-                                                                  size_t n) {
-                                        self->on_write(ec, n);
-                                      }));
+  auto done = net::bind_executor(executor(), [self = shared_from_this()](beast::error_code ec,
+                                                                        size_t n) {
+    self->on_write(ec, n);
+  });
+  if (auto* s = std::get_if<tls_stream>(&stream_))
+    net::async_write(*s, in_flight_, std::move(done));
+  else
+    net::async_write(tcp().socket(), in_flight_, std::move(done));
 }
 
 void connection::on_write(beast::error_code ec, size_t n) {
@@ -357,7 +411,7 @@ void connection::after_flush() {
     return;
   if (!keep_alive_) {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
     if (watching_)
       fail();
     else
@@ -369,7 +423,7 @@ void connection::after_flush() {
     resume_ = true;
     phase_ = phase::reading;
     beast::error_code ignored;
-    stream_.socket().cancel(ignored);
+    tcp().socket().cancel(ignored);
     return;
   }
   read();
@@ -381,16 +435,16 @@ void connection::after_flush() {
 void connection::linger(size_t dropped) {
   phase_ = phase::lingering;
   if (dropped == 0)
-    stream_.expires_after(std::chrono::seconds{2});
+    tcp().expires_after(std::chrono::seconds{2});
   buffer_.clear();
-  stream_.async_read_some(buffer_.prepare(16 * 1024),
-                          [self = shared_from_this(), dropped](beast::error_code ec,
-                                                               size_t n) {
-                            if (ec || dropped + n > 1024 * 1024)
-                              self->fail();
-                            else
-                              self->linger(dropped + n);
-                          });
+  // the raw socket: what is read is dropped, TLS or not
+  tcp().async_read_some(buffer_.prepare(16 * 1024),
+                        [self = shared_from_this(), dropped](beast::error_code ec, size_t n) {
+                          if (ec || dropped + n > 1024 * 1024)
+                            self->fail();
+                          else
+                            self->linger(dropped + n);
+                        });
 }
 
 void connection::fail() {
@@ -399,7 +453,7 @@ void connection::fail() {
   phase_ = phase::closed;
   end_exchange();
   beast::error_code ignored;
-  stream_.socket().close(ignored);
+  tcp().socket().close(ignored);
 }
 
 // -- metrics --------------------------------------------------------------------

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <variant>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -20,6 +22,7 @@
 #include "protocol/ingress.hpp"
 #include "transports/http_reader.hpp"
 #include "transports/http_server.hpp"
+#include "transports/tls.hpp"
 
 /// One Streamable HTTP connection: reading requests (http_reader), one
 /// exchange at a time with the runtime (the channel its answers come back
@@ -51,7 +54,10 @@ void serve_request(connection& c, request_reader::request& req);
 
 class connection : public std::enable_shared_from_this<connection> {
 public:
-  connection(boost::asio::ip::tcp::socket socket, http_shared& srv);
+  /// With `tls`, the connection speaks HTTPS: it sniffs the first bytes
+  /// (plain HTTP gets a clear 400), then handshakes.
+  connection(boost::asio::ip::tcp::socket socket, http_shared& srv,
+             std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
   ~connection();
 
   connection(const connection&) = delete;
@@ -132,6 +138,11 @@ private:
     closed,
   };
 
+  void started_tls(tls_start how);
+  boost::beast::tcp_stream& tcp() noexcept {
+    return tcp_layer(stream_);
+  }
+
   // reading
   void read();
   void parse_buffered();
@@ -164,7 +175,10 @@ private:
   void count(actors::metrics::outcome o);
   void count_reply(protocol::message_kind kind, int status);
 
-  boost::beast::tcp_stream stream_;
+  /// Held for the stream: the context of the handshake (a reload makes a
+  /// new one for later connections).
+  std::shared_ptr<boost::asio::ssl::context> tls_;
+  server_stream stream_;
   http_shared& srv_;
   boost::beast::flat_buffer buffer_;
   std::optional<request_reader> reader_;

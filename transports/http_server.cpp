@@ -9,6 +9,7 @@
 #include "actors/log.hpp"
 #include "transports/http_connection.hpp"
 #include "transports/listener.hpp"
+#include "transports/tls.hpp"
 
 namespace mcpvisor::transports {
 
@@ -41,7 +42,8 @@ struct http_server::impl {
 void http_server::impl::take(tcp::socket socket) {
   auto& sh = shared;
   auto n = sh.open.fetch_add(1, std::memory_order_relaxed) + 1;
-  auto c = std::make_shared<connection>(std::move(socket), sh);
+  auto c = std::make_shared<connection>(std::move(socket), sh,
+                                        cfg.tls != nullptr ? cfg.tls->current() : nullptr);
   if (n > cfg.max_connections || sh.gw.overloaded()) {
     // over the limit, or the andon cord is pulled: close at once and keep
     // accepting

@@ -12,6 +12,10 @@ namespace mcpvisor::actors {
 class gateway;
 }
 
+namespace mcpvisor::transports {
+class tls_context;
+}
+
 /// Streamable HTTP on Boost.Beast: the MCP endpoint (POST, GET, DELETE),
 /// HTTP-level checks before any actor is involved, JSON and SSE answers,
 /// keep-alive and timeouts. The public side has no Beast in it.
@@ -41,6 +45,8 @@ struct http_config {
   /// One log line per answered request (session, id, method, outcome,
   /// duration), in the same JSON lines as everything else.
   bool log_requests = false;
+  /// HTTPS when set (transports/tls.hpp).
+  std::shared_ptr<tls_context> tls;
 };
 
 class http_server {

@@ -28,6 +28,12 @@ server_fixture::~server_fixture() {
     return;
   proc->signal(SIGTERM);
   auto status = proc->wait_exit(10s);
+  if (status != 0) {
+    // what the server said last, to tell a hang from a crash
+    auto err = proc->stderr_text();
+    MESSAGE("exit status " << (status ? std::to_string(*status) : std::string{"none after 10 s"})
+            << "; stderr ends with: " << err.substr(err.size() > 3000 ? err.size() - 3000 : 0));
+  }
   CHECK(status == 0);
 }
 
