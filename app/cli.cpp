@@ -109,6 +109,10 @@ parse_result parse_command_line(int argc, char** argv, std::string_view tools) {
   app.add_option("--max-connections", http.max_connections,
                  "open connections beyond this are refused")
     ->capture_default_str();
+  app.add_option("--max-queued-bytes", http.max_queued_bytes,
+                 "output a client may leave unread (SSE streams, WebSocket frames) "
+                 "before it is cut off or no longer read")
+    ->capture_default_str();
   app.add_option("--allowed-host", http.allowed_hosts,
                  "Host/Origin host accepted besides localhost (repeatable)");
   app.add_option("--allowed-origin", http.allowed_origins,

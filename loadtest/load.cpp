@@ -11,6 +11,10 @@
 //                connections, holds them, reports the rate and RSS per session
 //   connections  holds --connections open connections, spread over --procs
 //                processes and 127.0.0.x source addresses
+//   websocket    tools/call over WebSocket (subprotocol mcp): --concurrency
+//                connections, each with one 2025-11-25 session and
+//                --pipeline requests in flight; a message is a request or its
+//                answer, so messages/s is twice the calls answered per second
 //   soak         a mixed workload for --duration (nine tools/call to one
 //                tools/list; each connection ends its session and opens a
 //                new one every 500 requests), sampling latency and RSS every
@@ -40,6 +44,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <unordered_map>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -56,6 +61,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 
 #include "loadtest/histogram.hpp"
 
@@ -86,6 +92,8 @@ struct options {
   std::string tool = "echo";
   std::string args = R"({"text":"hello"})";
   size_t concurrency = 16;
+  /// websocket: requests in flight on each connection.
+  size_t pipeline = 16;
   double rate = 0;
   double duration = 10;
   double warmup = 1;
@@ -135,12 +143,13 @@ std::optional<endpoint> parse_url(const std::string& url) {
 void usage() {
   std::fputs(
     "usage: mcpvisor-load --url http://127.0.0.1:8080/mcp [--url ...]\n"
-    "  --scenario calls|sessions|connections|soak|resume   (calls)\n"
+    "  --scenario calls|sessions|connections|soak|resume|websocket   (calls)\n"
     "    resume: ask every session in --ids once (ping) through --url, again\n"
     "    after a refusal, until all answered or --duration: a node's failover\n"
     "  --mode json|sse|stateless   answers for calls (json)\n"
     "  --tool NAME --args JSON     tool to call (echo, {\"text\":\"hello\"})\n"
     "  --concurrency N             connections making calls (16)\n"
+    "  --pipeline N                websocket: requests in flight per connection (16)\n"
     "  --rate R                    open loop: R calls/s in total (0: closed loop)\n"
     "  --duration S --warmup S     measured time and unmeasured warm-up (10, 1)\n"
     "  --sessions N --connections N  sessions scenario sizes (1000, 16)\n"
@@ -183,6 +192,7 @@ std::optional<options> parse_args(int argc, char** argv) {
     else if (a == "--tool") o.tool = next();
     else if (a == "--args") o.args = next();
     else if (a == "--concurrency") o.concurrency = std::stoul(next());
+    else if (a == "--pipeline") o.pipeline = std::stoul(next());
     else if (a == "--rate") o.rate = std::stod(next());
     else if (a == "--duration") o.duration = std::stod(next());
     else if (a == "--warmup") o.warmup = std::stod(next());
@@ -917,6 +927,138 @@ int scenario_calls(const options& o) {
   return rep.all.errors.empty() && rep.failed_setup == 0 && rep.all.ok > 0 ? 0 : 1;
 }
 
+/// Calls over WebSocket connections, each keeping --pipeline requests in
+/// flight: every answer read sends the next request. Answers may come in
+/// any order; each is matched to its request by id.
+int scenario_websocket(const options& o) {
+  namespace ws = beast::websocket;
+  std::vector<tally> per(o.concurrency);
+  std::atomic<size_t> ready{0};
+  std::atomic<size_t> setup_failed{0};
+  std::atomic<bool> measuring{false};
+  std::atomic<bool> finished{false};
+  clock_type::time_point start;
+  proc_sample before;
+  proc_sample after;
+  double seconds = 0;
+  auto timeout = std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.timeout));
+  run_workers(o.threads, o.concurrency + 1, [&](size_t i) -> awaitable<void> {
+    auto ex = co_await net::this_coro::executor;
+    net::steady_timer t{ex};
+    if (i == o.concurrency) {
+      while (ready.load() + setup_failed.load() < o.concurrency) {
+        t.expires_after(10ms);
+        co_await t.async_wait(use_awaitable);
+      }
+      t.expires_after(std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.warmup)));
+      co_await t.async_wait(use_awaitable);
+      before = sample(o.server_pids);
+      start = clock_type::now();
+      measuring.store(true);
+      t.expires_after(std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.duration)));
+      co_await t.async_wait(use_awaitable);
+      measuring.store(false);
+      after = sample(o.server_pids);
+      seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+      finished.store(true);
+      co_return;
+    }
+    const auto& e = o.urls[i % o.urls.size()];
+    auto& mine = per[i];
+    ws::stream<beast::tcp_stream> sock{ex};
+    beast::flat_buffer in;
+    try {
+      tcp::resolver resolver{ex};
+      auto where = co_await resolver.async_resolve(e.host, std::to_string(e.port), use_awaitable);
+      beast::get_lowest_layer(sock).expires_after(timeout);
+      co_await beast::get_lowest_layer(sock).async_connect(where, use_awaitable);
+      beast::get_lowest_layer(sock).socket().set_option(tcp::no_delay{true});
+      beast::get_lowest_layer(sock).expires_never();
+      sock.set_option(ws::stream_base::timeout::suggested(beast::role_type::client));
+      sock.set_option(ws::stream_base::decorator([](ws::request_type& req) {
+        req.set(http::field::sec_websocket_protocol, "mcp");
+      }));
+      co_await sock.async_handshake(e.host + ":" + std::to_string(e.port), e.path, use_awaitable);
+      sock.text(true);
+      co_await sock.async_write(net::buffer(std::string_view{
+        R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"mcpvisor-load","version":"1"}}})"}), use_awaitable);
+      co_await sock.async_read(in, use_awaitable);
+      in.consume(in.size());
+      co_await sock.async_write(net::buffer(std::string_view{R"({"jsonrpc":"2.0","method":"notifications/initialized"})"}),
+                                use_awaitable);
+    } catch (const std::exception&) {
+      setup_failed.fetch_add(1);
+      co_return;
+    }
+    ready.fetch_add(1);
+    while (ready.load() + setup_failed.load() < o.concurrency) {
+      t.expires_after(5ms);
+      co_await t.async_wait(use_awaitable);
+    }
+    std::unordered_map<uint64_t, clock_type::time_point> sent;
+    uint64_t next_id = 1;
+    auto send_one = [&]() -> awaitable<void> {
+      auto id = next_id++;
+      auto body = R"({"jsonrpc":"2.0","id":)" + std::to_string(id)
+                  + R"(,"method":"tools/call","params":{"name":")" + o.tool + R"(","arguments":)" + o.args + "}}";
+      sent.emplace(id, clock_type::now());
+      co_await sock.async_write(net::buffer(body), use_awaitable);
+    };
+    try {
+      for (size_t k = 0; k < o.pipeline; ++k)
+        co_await send_one();
+      while (!finished.load()) {
+        co_await sock.async_read(in, use_awaitable);
+        auto now = clock_type::now();
+        std::string_view msg{static_cast<const char*>(in.data().data()), in.size()};
+        auto at = msg.find(R"("id":)");
+        auto found = at == std::string_view::npos
+                       ? sent.end() : sent.find(std::strtoull(msg.data() + at + 5, nullptr, 10));
+        auto ok = found != sent.end() && msg.find(R"("result")") != std::string_view::npos
+                  && msg.find(R"("isError":true)") == std::string_view::npos;
+        if (measuring.load())
+          mine.add(ok ? outcome::ok : (found == sent.end() ? outcome::wrong_answer : outcome::rpc_error),
+                   static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                     now - (found != sent.end() ? found->second : now)).count()));
+        in.consume(in.size());
+        if (found != sent.end()) {
+          sent.erase(found);
+          co_await send_one();
+        }
+      }
+      co_await sock.async_close(ws::close_code::normal, use_awaitable);
+    } catch (const std::exception&) {
+      if (!finished.load())
+        ++mine.errors["io_error"];
+    }
+  });
+  tally all;
+  for (auto& t : per)
+    all.merge(t);
+  report r;
+  r.add("scenario", "websocket (pipelined tools/call)");
+  r.add("url", o.urls.front().text);
+  r.add("tool", o.tool);
+  r.add("connections", std::to_string(o.concurrency));
+  r.add("pipeline", std::to_string(o.pipeline));
+  r.add("duration_s", std::to_string(seconds));
+  r.add("calls_ok", std::to_string(all.ok));
+  auto per_s = seconds > 0 ? static_cast<double>(all.ok) / seconds : 0;
+  r.add("calls_per_s", std::to_string(static_cast<long>(per_s)));
+  r.add("messages_per_s", std::to_string(static_cast<long>(2 * per_s)));
+  add_latency(r, all);
+  if (!o.server_pids.empty() && all.ok > 0) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.2f", (after.cpu_s - before.cpu_s) * 1e6 / static_cast<double>(all.ok));
+    r.add("server_cpu_us_per_call", buf);
+    r.add("server_rss_kb", std::to_string(after.rss_kb));
+  }
+  if (setup_failed.load() > 0)
+    r.add("failed_setup", std::to_string(setup_failed.load()));
+  print(o, r);
+  return all.errors.empty() && setup_failed.load() == 0 && all.ok > 0 ? 0 : 1;
+}
+
 int scenario_sessions(const options& o) {
   auto before = sample(o.server_pids);
   std::vector<std::vector<std::string>> ids(o.connections);
@@ -1202,6 +1344,8 @@ int main(int argc, char** argv) {
     return scenario_soak(*o);
   if (o->scenario == "resume")
     return scenario_resume(*o);
+  if (o->scenario == "websocket")
+    return scenario_websocket(*o);
   usage();
   return 2;
 }

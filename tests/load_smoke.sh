@@ -39,6 +39,7 @@ check calls-open-loop --scenario calls --rate 2000 --concurrency 16 --duration 2
 check sessions --scenario sessions --sessions 2000 --connections 8 --hold 1
 check connections --scenario connections --connections 3000 --procs 3 --hold 1
 check soak --scenario soak --concurrency 4 --duration 4 --sample-every 1 --warmup 0.5
+check websocket --scenario websocket --concurrency 4 --pipeline 8 --duration 2 --warmup 0.5
 
 # the server lived through all of it
 if ! kill -0 "$server" 2>/dev/null; then

@@ -7,6 +7,7 @@
 
 #include "actors/log.hpp"
 #include "transports/http_wire.hpp"
+#include "transports/websocket.hpp"
 
 namespace mcpvisor::transports {
 
@@ -294,6 +295,12 @@ void connection::respond(int status, std::string body, std::string_view allow) {
   finish();
 }
 
+void connection::upgrade(request_reader::request req) {
+  phase_ = phase::closed;
+  tcp().expires_never();
+  serve_websocket(std::move(stream_), shared_from_this(), std::move(req));
+}
+
 std::shared_ptr<exchange> connection::begin_exchange(protocol::request_id id) {
   auto ex = std::make_shared<exchange>(shared_from_this(), std::move(id));
   phase_ = phase::waiting;
@@ -347,6 +354,11 @@ void connection::send_event(exchange& ex, std::string id, protocol::message_kind
   }
   count_reply(kind, 200);
   enqueue(wire::event_chunk(id, data));
+}
+
+void connection::send_named(exchange& ex, std::string name, std::string data) {
+  if (owns(ex) && phase_ == phase::streaming)
+    enqueue(wire::named_event_chunk(name, data));
 }
 
 void connection::send_close(exchange& ex) {
@@ -535,6 +547,12 @@ void exchange::event(std::string_view id, protocol::message_kind kind, std::stri
   on_strand([id = std::string{id}, kind, data = std::move(data)](connection& c,
                                                                  exchange& ex) mutable {
     c.send_event(ex, std::move(id), kind, std::move(data));
+  });
+}
+
+void exchange::named_event(std::string name, std::string data) {
+  on_strand([name = std::move(name), data = std::move(data)](connection& c, exchange& ex) mutable {
+    c.send_named(ex, std::move(name), std::move(data));
   });
 }
 

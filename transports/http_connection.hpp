@@ -22,6 +22,7 @@
 #include "protocol/ingress.hpp"
 #include "transports/http_reader.hpp"
 #include "transports/http_server.hpp"
+#include "transports/legacy_sse.hpp"
 #include "transports/tls.hpp"
 
 /// One Streamable HTTP connection: reading requests (http_reader), one
@@ -47,6 +48,8 @@ struct http_shared {
   /// Once `stopping`, released when the last connection is gone.
   std::atomic<bool> stopping{false};
   std::counting_semaphore<> all_closed{0};
+  /// The HTTP+SSE transport of 2024-11-05 (`/sse`, `/messages`).
+  legacy_sse legacy;
 };
 
 /// Routes one request that was read (mcp_endpoint.cpp).
@@ -91,6 +94,10 @@ public:
   /// Answers without the runtime, then reads the next request.
   void respond(int status, std::string body, std::string_view allow = {});
 
+  /// The request is a WebSocket upgrade: the stream goes to a WebSocket
+  /// session and this connection reads no more.
+  void upgrade(request_reader::request req);
+
   /// Starts an exchange the runtime answers.
   std::shared_ptr<exchange> begin_exchange(protocol::request_id id);
 
@@ -118,6 +125,7 @@ public:
   void send_event(exchange& ex, std::string id, protocol::message_kind kind,
                   std::string data);
   void send_close(exchange& ex);
+  void send_named(exchange& ex, std::string name, std::string data);
 
 private:
   /// Where the connection is. A write and a watching read may be under way
@@ -224,6 +232,9 @@ public:
   void event(std::string_view id, protocol::message_kind kind,
              std::string data) override;
   void close() override;
+
+  /// An SSE event with a name (the 2024-11-05 `endpoint` event).
+  void named_event(std::string name, std::string data);
 
   bool alive() const override {
     return alive_.load(std::memory_order_acquire);

@@ -82,6 +82,7 @@ void http_server::impl::tick() {
     }
     for (auto& c : live)
       c->tick();
+    shared.legacy.sweep(shared.gw);
     tick();
   });
 }

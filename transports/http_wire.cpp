@@ -75,6 +75,10 @@ std::string chunk(std::string_view payload) {
   return out;
 }
 
+std::string named_event_chunk(std::string_view name, std::string_view data) {
+  return chunk("event: " + std::string{name} + "\ndata: " + std::string{data} + "\n\n");
+}
+
 std::string event_chunk(std::string_view id, std::string_view data) {
   constexpr std::string_view kind = "event: message\ndata: ";
   size_t size = (id.empty() ? 0 : 5 + id.size()) + kind.size() + data.size() + 2;

@@ -30,6 +30,10 @@ std::string chunk(std::string_view payload);
 /// (if any), `event: message` and the data.
 std::string event_chunk(std::string_view id, std::string_view data);
 
+/// An SSE event named `name` with `data`, as a chunk (the `endpoint` event
+/// of the 2024-11-05 HTTP+SSE transport).
+std::string named_event_chunk(std::string_view name, std::string_view data);
+
 /// The priming event of a 2025-11-25 stream (an id, the retry time, empty
 /// data), as a chunk.
 std::string prime_chunk(std::string_view id, int retry_ms);

@@ -6,13 +6,64 @@
 #include "transports/http_connection.hpp"
 #include "transports/request_view.hpp"
 
+#include <boost/beast/websocket/rfc6455.hpp>
+
 namespace mcpvisor::transports {
 
 namespace http = boost::beast::http;
 
+namespace {
+
+/// `Sec-WebSocket-Protocol` lists `mcp`.
+bool offers_mcp(std::string_view list) {
+  while (!list.empty()) {
+    auto comma = list.find(',');
+    auto item = list.substr(0, comma);
+    while (!item.empty() && item.front() == ' ')
+      item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ')
+      item.remove_suffix(1);
+    if (item == "mcp")
+      return true;
+    if (comma == std::string_view::npos)
+      break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+} // namespace
+
 void serve_request(connection& c, request_reader::request& req) {
   auto& gw = c.server().gw;
   auto v = request_view(req);
+  if (boost::beast::websocket::is_upgrade(req)) {
+    // a WebSocket session: the endpoint's path, Host and Origin rules, the
+    // andon cord, and the subprotocol the SDK's transport asks for
+    auto path = v.target.substr(0, v.target.find('?'));
+    auto protocols = req[http::field::sec_websocket_protocol];
+    if (path != c.server().endpoint.path)
+      c.respond(404, protocol::encode_error({}, protocol::errc::invalid_request,
+                                            "not found: the MCP endpoint is "
+                                              + c.server().endpoint.path));
+    else if (!c.server().endpoint.origins.allows(v.host, v.origin))
+      c.respond(403, protocol::encode_error({}, protocol::errc::invalid_request,
+                                            "forbidden: Host or Origin is not allowed"));
+    else if (gw.overloaded())
+      c.respond(503, protocol::encode_error({}, protocol::errc::internal_error,
+                                            "the server is overloaded; retry later"));
+    else if (!offers_mcp({protocols.data(), protocols.size()}))
+      c.respond(400, protocol::encode_error({}, protocol::errc::invalid_request,
+                                            "a WebSocket for MCP needs the subprotocol mcp "
+                                            "(Sec-WebSocket-Protocol: mcp)"));
+    else
+      c.upgrade(std::move(req));
+    return;
+  }
+  if (legacy_sse::handles(v.target.substr(0, v.target.find('?')))) {
+    c.server().legacy.serve(c, req, v);
+    return;
+  }
   bool post = req.method() == http::verb::post;
   if (post)
     c.count_request(nullptr, v.session_id);

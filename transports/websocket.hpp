@@ -1,0 +1,19 @@
+#pragma once
+
+#include <memory>
+
+#include "transports/http_reader.hpp"
+#include "transports/tls.hpp"
+
+/// MCP over WebSocket (websocket.cpp): one session per connection.
+namespace mcpvisor::transports {
+
+class connection;
+
+/// Takes over `stream`, on which the upgrade request `req` was read from
+/// `owner` (kept alive for its accounting), and serves one MCP session on
+/// it until either side closes.
+void serve_websocket(server_stream stream, std::shared_ptr<connection> owner,
+                     request_reader::request req);
+
+} // namespace mcpvisor::transports
