@@ -18,6 +18,7 @@
 #include "actors/checkpoint_store.hpp"
 #include "actors/messages.hpp"
 #include "actors/ownership.hpp"
+#include "protocol/auth.hpp"
 #include "supervision/child_spec.hpp"
 
 /// A cluster of mcpvisor nodes joined by CAF's io middleman over mutual TLS
@@ -240,6 +241,7 @@ public:
     std::string session;
     std::string body;
     std::string last_event_id;
+    protocol::principal_ptr who;
     std::chrono::steady_clock::time_point sent;
   };
 

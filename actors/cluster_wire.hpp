@@ -63,6 +63,11 @@ struct fwd_request {
   /// The JSON-RPC message as sent.
   std::string body;
   std::string last_event_id;
+  /// The access token's subject, scopes and client, when the endpoint
+  /// checks tokens (the token itself stays on the node that checked it).
+  std::string subject;
+  std::string scopes;
+  std::string client;
   /// Where answers go: the router of the node that sent it.
   caf::actor reply_to;
 };
@@ -70,7 +75,8 @@ struct fwd_request {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fwd_request& x) {
   return f(caf::meta::type_name("mcpvisor_fwd_request"), x.key, x.hops, x.kind,
-           x.orphan, x.session, x.body, x.last_event_id, x.reply_to);
+           x.orphan, x.session, x.body, x.last_event_id, x.subject, x.scopes, x.client,
+           x.reply_to);
 }
 
 /// What a channel does, as one message back to the node that holds the

@@ -52,6 +52,8 @@ bool cluster::forward(const cluster_member& to, std::string_view session, const 
   f.session = std::string{session};
   if (in.msg != nullptr && in.msg->doc().IsObject())
     f.body = protocol::to_json(in.msg->doc());
+  if (in.msg != nullptr)
+    f.who = in.msg->who;
   f.last_event_id = in.last_event_id;
   f.sent = std::chrono::steady_clock::now();
   wire::fwd_request req;
@@ -61,6 +63,11 @@ bool cluster::forward(const cluster_member& to, std::string_view session, const 
   req.session = f.session;
   req.body = f.body;
   req.last_event_id = f.last_event_id;
+  if (f.who != nullptr) {
+    req.subject = f.who->subject;
+    req.scopes = f.who->scope_text();
+    req.client = f.who->client;
+  }
   req.reply_to = std::move(reply_to);
   {
     std::lock_guard<std::mutex> guard{fwd_mtx_};
@@ -286,8 +293,16 @@ public:
                                                    cl_.origin_flag(req.reply_to.node()));
         if (req.kind == static_cast<uint8_t>(wire::fwd_kind::stream))
           streams_[{req.reply_to.node(), req.key}] = ch;
+        protocol::principal_ptr who;
+        if (!req.subject.empty()) {
+          auto p = std::make_shared<protocol::principal>();
+          p->subject = std::move(req.subject);
+          p->scopes = protocol::split_scopes(req.scopes);
+          p->client = std::move(req.client);
+          who = std::move(p);
+        }
         submit(req.kind, req.session, std::move(req.body), req.last_event_id, ch, ch.get(),
-               req.hops, req.orphan);
+               req.hops, req.orphan, std::move(who));
       },
       // what a session on another node does with an exchange of this node
       [this](wire::fwd_reply& rep) {
@@ -335,7 +350,7 @@ public:
         for (auto& f : cl_.take_forwarded_to(member)) {
           cl_.counters().rerouted.fetch_add(1, std::memory_order_relaxed);
           submit(f.kind, f.session, std::move(f.body), f.last_event_id, f.ch, nullptr,
-                 f.hops, true);
+                 f.hops, true, std::move(f.who));
         }
       },
       [this](sweep_atom) {
@@ -351,9 +366,11 @@ private:
   /// flight here (null for an exchange of this node's own clients).
   void submit(uint8_t kind_byte, const std::string& session, std::string body,
               const std::string& last_event_id, const channel_ptr& ch,
-              remote_channel* held, uint8_t hops, bool orphan) {
+              remote_channel* held, uint8_t hops, bool orphan,
+              protocol::principal_ptr who) {
     auto kind = static_cast<wire::fwd_kind>(kind_byte);
     auto msg = std::make_unique<protocol::message>();
+    msg->who = std::move(who);
     protocol::route r;
     if (!body.empty()) {
       if (auto err = protocol::decode(std::move(body), *msg, limits())) {

@@ -414,6 +414,12 @@ private:
       out += protocol::to_string(engine->rev());
       out += "\",\"client\":";
       protocol::append_quoted(out, engine->client_name());
+      if (!engine->subject().empty()) {
+        out += ",\"subject\":";
+        protocol::append_quoted(out, engine->subject());
+        out += ",\"scopes\":";
+        protocol::append_quoted(out, engine->scopes());
+      }
       out += ",\"in_flight\":";
       out += std::to_string(engine->calls_in_flight());
     }

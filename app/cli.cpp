@@ -123,6 +123,24 @@ parse_result parse_command_line(int argc, char** argv, std::string_view tools) {
   app.add_option("--tls-key", opts.tls.key, "the certificate's key (PEM)");
   app.add_option("--tls-client-ca", opts.tls.client_ca,
                  "require client certificates signed by this CA (PEM)");
+  // -- authorization (OAuth 2.1 resource server) --
+  app.add_option("--auth-issuer", opts.auth.issuer,
+                 "require bearer tokens (JWT) issued by this authorization server "
+                 "(its iss); off unless given");
+  app.add_option("--auth-audience", opts.auth.audience,
+                 "this resource's URL, which tokens must name in aud "
+                 "(e.g. https://mcp.example.com/mcp)");
+  app.add_option("--auth-jwks", opts.auth.jwks,
+                 "the authorization server's signing keys: a JWKS file, or an "
+                 "http(s) URL fetched and refreshed");
+  std::vector<std::string> scope_flags;
+  app.add_option("--auth-scope", scope_flags,
+                 "RULE=SCOPE[ SCOPE...]: scopes a request needs; RULE is "
+                 "tool:NAME, resource:URI, prompt:NAME or * (repeatable)");
+  int64_t jwks_refresh_s = opts.auth.refresh.count();
+  app.add_option("--auth-jwks-refresh-s", jwks_refresh_s,
+                 "how often a JWKS URL is fetched again (seconds)")
+    ->capture_default_str();
   // -- admin, overload, chaos --
   std::string admin_listen;
   app.add_option("--admin", admin_listen,
@@ -296,6 +314,24 @@ parse_result parse_command_line(int argc, char** argv, std::string_view tools) {
       std::cerr << error << '\n';
       return 2;
     }
+  }
+  for (auto& f : scope_flags)
+    if (!opts.auth.scopes.add_text(f)) {
+      std::cerr << "--auth-scope must be RULE=SCOPES with RULE tool:NAME, resource:URI, "
+                   "prompt:NAME or *, not '" << f << "'\n";
+      return 2;
+    }
+  if (auto* config = app.get_config_ptr(); config != nullptr && config->count() > 0) {
+    std::string error;
+    if (!read_required_scopes(config->as<std::string>(), opts.auth.scopes, error)) {
+      std::cerr << error << '\n';
+      return 2;
+    }
+  }
+  opts.auth.refresh = std::chrono::seconds{std::max<int64_t>(jwks_refresh_s, 1)};
+  if (opts.auth.enabled() && (opts.auth.audience.empty() || opts.auth.jwks.empty())) {
+    std::cerr << "--auth-issuer needs --auth-audience and --auth-jwks\n";
+    return 2;
   }
   for (size_t i = 0; i < opts.upstreams.size(); ++i)
     for (size_t j = 0; j < i; ++j)

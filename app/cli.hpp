@@ -11,6 +11,7 @@
 #include "tools/tool_sets.hpp"
 #include "protocol/engine.hpp"
 #include "transports/admin_server.hpp"
+#include "transports/auth.hpp"
 #include "transports/http_server.hpp"
 #include "transports/tls.hpp"
 
@@ -43,6 +44,8 @@ struct options {
   /// (the admin endpoint uses the MCP pair unless given its own).
   transports::tls_files tls;
   transports::tls_files admin_tls;
+  /// `--auth-*` and `[required_scopes]`: bearer tokens for the MCP endpoint.
+  transports::auth_config auth;
 };
 
 /// Either options, or the exit status to leave with at once (after --help,

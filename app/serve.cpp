@@ -24,6 +24,7 @@
 #include "actors/upstream.hpp"
 #include "supervision/errors.hpp"
 #include "transports/admin_server.hpp"
+#include "transports/auth.hpp"
 #include "transports/http_server.hpp"
 #include "transports/stdio.hpp"
 #include "transports/tls.hpp"
@@ -86,8 +87,16 @@ int serve(int argc, char** argv, tool_adder add_tools) {
     }
   opts.http.tls = tls;
   opts.admin_cfg.tls = admin_tls;
-  protocol::server_context srv{cat, opts.engine,
-                               opts.seal_secret ? *opts.seal_secret : protocol::random_secret()};
+  auto secret = opts.seal_secret ? *opts.seal_secret : protocol::random_secret();
+  if (opts.auth.enabled()) {
+    // the keys are read (or a first fetch is tried) before anything starts
+    opts.http.auth = std::make_shared<transports::bearer_auth>(opts.auth, secret);
+    if (auto err = opts.http.auth->start()) {
+      log::error("cannot check access tokens", {{"reason", *err}});
+      return 2;
+    }
+  }
+  protocol::server_context srv{cat, opts.engine, secret};
   auto signals = block_signals();
   // declared before the node so that it is destroyed after the node's
   // actors, which may still hold admin callbacks

@@ -82,6 +82,39 @@ std::optional<actors::upstream_config> parse_upstream_flag(const std::string& fl
   return cfg;
 }
 
+bool read_required_scopes(const std::string& path, protocol::scope_rules& out,
+                          std::string& error) {
+  toml::table file;
+  try {
+    file = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    error = "cannot read " + path + ": " + std::string{e.description()};
+    return false;
+  }
+  auto* rules = file["required_scopes"].as_table();
+  if (rules == nullptr)
+    return true;
+  for (auto& [key, node] : *rules) {
+    std::string text{key.str()};
+    text += '=';
+    if (auto s = node.value<std::string>()) {
+      text += *s;
+    } else if (auto* list = node.as_array()) {
+      for (auto& item : *list)
+        if (auto s = item.value<std::string>())
+          text += *s + " ";
+    }
+    while (!text.empty() && text.back() == ' ')
+      text.pop_back();
+    if (!out.add_text(text)) {
+      error = "[required_scopes] in " + path + ": \"" + std::string{key.str()}
+              + "\" must be tool:NAME, resource:URI, prompt:NAME or \"*\" with a list of scopes";
+      return false;
+    }
+  }
+  return true;
+}
+
 bool read_upstream_tables(const std::string& path,
                           std::vector<actors::upstream_config>& out, std::string& error) {
   toml::table file;

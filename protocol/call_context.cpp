@@ -294,4 +294,18 @@ std::string call_context::used_answers_json() const {
   return out;
 }
 
+const std::string& call_context::subject() const {
+  static const std::string none;
+  return who_ != nullptr ? who_->subject : none;
+}
+
+const std::vector<std::string>& call_context::scopes() const {
+  static const std::vector<std::string> none;
+  return who_ != nullptr ? who_->scopes : none;
+}
+
+bool call_context::has_scope(std::string_view scope) const {
+  return who_ != nullptr && who_->has_scope(scope);
+}
+
 } // namespace mcpvisor::protocol

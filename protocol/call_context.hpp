@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/auth.hpp"
 #include "protocol/content.hpp"
 #include "protocol/json.hpp"
 #include "protocol/jsonrpc.hpp"
@@ -237,6 +238,15 @@ public:
     return session_;
   }
 
+  /// The subject (`sub`) of the access token the request came with; empty
+  /// when the endpoint does not check tokens.
+  const std::string& subject() const;
+
+  /// The token's scopes (none without a token).
+  const std::vector<std::string>& scopes() const;
+
+  bool has_scope(std::string_view scope) const;
+
   /// True if the client declared `capability` ("sampling", "elicitation",
   /// "roots", or a dotted sub-capability such as "elicitation.url").
   bool client_supports(std::string_view capability) const;
@@ -346,6 +356,10 @@ public:
     session_ = std::move(key);
   }
 
+  void set_principal(principal_ptr who) {
+    who_ = std::move(who);
+  }
+
   /// Adds an answer for `key` (a result object, or an error object).
   void add_answer(std::string_view key, const json_value& value, bool error);
 
@@ -393,6 +407,7 @@ private:
   json_value args_;
   std::string uri_;
   std::string session_;
+  principal_ptr who_;
   uri_template::variables uri_vars_;
   json_value caps_;
   std::optional<request_id> progress_token_;

@@ -494,6 +494,7 @@ std::shared_ptr<pending_call> new_call(const scope& s, message& msg,
   ctx->set_progress_token(progress_token(msg));
   ctx->set_log_level(s.level);
   ctx->set_session(std::string{s.session});
+  ctx->set_principal(msg.who);
   ctx->set_call(p);
   A::ctx(c) = std::move(ctx);
   return p;
@@ -945,6 +946,10 @@ void session::request(message& msg, engine_output& out) {
     caps_ = deep_copy(*caps, caps_pool_);
     client_name_ = std::string{as_string(find_member(info, "name")).value_or("")};
     client_info_ = to_json(*info);
+    if (msg.who != nullptr) {
+      subject_ = msg.who->subject;
+      scopes_ = msg.who->scope_text();
+    }
     initialized_ = true;
     ++version_;
     std::string result = R"({"protocolVersion":")";
@@ -1213,6 +1218,8 @@ std::string session::checkpoint() const {
   }
   w.Key("x");
   w.Int64(next_request_id_);
+  write_string_if(w, "u", subject_);
+  write_string_if(w, "q", scopes_);
   w.EndObject();
   return out;
 }
@@ -1241,6 +1248,8 @@ bool session::restore(std::string_view checkpoint) {
   caps_ = deep_copy(*caps, caps_pool_);
   client_info_ = to_json(*client);
   client_name_ = std::string{as_string(find_member(client, "name")).value_or("")};
+  subject_ = std::string{as_string(find_member(&*doc, "u")).value_or("")};
+  scopes_ = std::string{as_string(find_member(&*doc, "q")).value_or("")};
   level_ = static_cast<log_level>(
     std::clamp(level->GetInt(), 0, static_cast<int>(log_level::off)));
   subscriptions_.clear();

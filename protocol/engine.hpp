@@ -257,6 +257,16 @@ public:
     return client_name_;
   }
 
+  /// The subject and scopes (space-separated) of the token that
+  /// initialized the session; empty without authorization.
+  const std::string& subject() const noexcept {
+    return subject_;
+  }
+
+  const std::string& scopes() const noexcept {
+    return scopes_;
+  }
+
   /// The key its calls carry (call_context::session): the runtime's id of
   /// the session.
   void set_key(std::string key) {
@@ -295,7 +305,8 @@ public:
   // -- checkpoints ------------------------------------------------------------
 
   /// Encoded state that survives a crash of the actor: revision, client
-  /// capabilities and info, log level, subscriptions, next request id.
+  /// capabilities and info, log level, subscriptions, next request id, and
+  /// the token's subject and scopes.
   /// Meant for initialized sessions; a restored session is initialized.
   std::string checkpoint() const;
 
@@ -324,6 +335,8 @@ private:
   std::string client_name_;
   std::string key_;
   std::string client_info_;
+  std::string subject_;
+  std::string scopes_;
   log_level level_;
   std::unordered_set<std::string> subscriptions_;
   std::unordered_map<request_id, std::shared_ptr<pending_call>,

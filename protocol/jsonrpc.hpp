@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -107,6 +108,8 @@ struct decode_error {
 /// One decoded JSON-RPC message. Owns its text (parsed in place, strings
 /// point into it) and a small arena so that typical messages parse without
 /// touching the heap. Not movable: pointers into it stay valid.
+struct principal;
+
 class message {
 public:
   message();
@@ -123,6 +126,10 @@ public:
   const json_value* result = nullptr;
   /// `error` of an error response.
   const json_value* error = nullptr;
+
+  /// Who sent it, when the transport checked an access token (see
+  /// protocol/auth.hpp); null otherwise.
+  std::shared_ptr<const principal> who;
 
   /// `params._meta` if present and an object.
   const json_value* meta() const {

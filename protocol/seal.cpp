@@ -169,6 +169,10 @@ std::string sealer::seal(std::string_view purpose,
   return base64url_encode(payload) + "." + base64url_encode(mac(purpose, payload));
 }
 
+std::string sealer::tag(std::string_view purpose, std::string_view payload) const {
+  return base64url_encode(mac(purpose, payload).substr(0, 12));
+}
+
 std::optional<std::string> sealer::open(std::string_view purpose,
                                         std::string_view token) const {
   auto dot = token.find('.');

@@ -43,6 +43,10 @@ public:
   std::optional<std::string> open(std::string_view purpose,
                                   std::string_view token) const;
 
+  /// A short MAC of `payload` for `purpose` (96 bits, base64url): binds a
+  /// value shown to a client to something it must not change.
+  std::string tag(std::string_view purpose, std::string_view payload) const;
+
 private:
   std::string mac(std::string_view purpose, std::string_view payload) const;
 

@@ -118,13 +118,32 @@ tool_definition session_state() {
   return t;
 }
 
+tool_definition whoami() {
+  tool_definition t;
+  t.name = "whoami";
+  t.title = "Who am I";
+  t.description = "Returns the subject and scopes of the access token the call came "
+                  "with (\"anonymous\" without one). Read-only.";
+  t.annotations = {"Who am I", true, false, true, false};
+  t.exec = execution::inline_call;
+  t.handler = [](call_context& ctx) {
+    if (ctx.subject().empty())
+      return tool_result::text("anonymous");
+    std::string out = ctx.subject();
+    for (auto& s : ctx.scopes())
+      out += " " + s;
+    return tool_result::text(out);
+  };
+  return t;
+}
+
 } // namespace
 
 std::optional<std::string> add_drill_set(catalog& cat, tool_set& set,
                                          const tool_set_options& opts) {
   if (auto err = add_default_set(cat, set, opts))
     return err;
-  for (auto t : {crash(), sleep(), bump(), hang(), session_state()})
+  for (auto t : {crash(), sleep(), bump(), hang(), session_state(), whoami()})
     if (auto err = cat.add_tool(std::move(t)))
       return err;
   return std::nullopt;

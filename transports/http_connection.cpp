@@ -1,5 +1,7 @@
 #include "transports/http_connection.hpp"
 
+#include "transports/auth.hpp"
+
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -228,10 +230,11 @@ void connection::on_watch(beast::error_code ec, size_t n) {
 
 void connection::write_response(int status, std::string_view body,
                                 std::string_view session_id,
-                                std::string_view allow) {
+                                std::string_view allow, std::string_view challenge) {
   enqueue(wire::response(status, body.empty() ? std::string_view{} : "application/json",
                          body, keep_alive_,
-                         {{"Mcp-Session-Id", session_id}, {"Allow", allow}}));
+                         {{"Mcp-Session-Id", session_id}, {"Allow", allow},
+                          {"WWW-Authenticate", challenge}}));
 }
 
 void connection::enqueue(std::string bytes) {
@@ -286,19 +289,22 @@ void connection::on_write(beast::error_code ec, size_t n) {
 
 // -- the endpoint's side --------------------------------------------------------
 
-void connection::respond(int status, std::string body, std::string_view allow) {
+void connection::respond(int status, std::string body, std::string_view allow,
+                         std::string_view challenge) {
   // counted before the write: a client may read the answer (and ask the
   // metrics) before a write's handler runs
   if (status >= 400)
     count_reply(protocol::message_kind::error, status);
-  write_response(status, body, {}, allow);
+  write_response(status, body, {}, allow, challenge);
   finish();
 }
 
-void connection::upgrade(request_reader::request req) {
+void connection::upgrade(request_reader::request req, protocol::principal_ptr who,
+                         int64_t expires) {
   phase_ = phase::closed;
   tcp().expires_never();
-  serve_websocket(std::move(stream_), shared_from_this(), std::move(req));
+  serve_websocket(std::move(stream_), shared_from_this(), std::move(req), std::move(who),
+                  expires);
 }
 
 std::shared_ptr<exchange> connection::begin_exchange(protocol::request_id id) {
@@ -329,6 +335,8 @@ void connection::send_reply(exchange& ex, actors::reply r) {
     return;
   ex.answered = true;
   count_reply(r.kind, r.status);
+  if (!r.session_id.empty() && ex.who != nullptr && srv_.cfg.auth != nullptr)
+    r.session_id = srv_.cfg.auth->bind(r.session_id, *ex.who);
   write_response(r.status, r.json, r.session_id);
   end_exchange();
   finish();

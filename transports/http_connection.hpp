@@ -92,11 +92,12 @@ public:
   // -- for the endpoint, on the strand --------------------------------------------
 
   /// Answers without the runtime, then reads the next request.
-  void respond(int status, std::string body, std::string_view allow = {});
+  void respond(int status, std::string body, std::string_view allow = {},
+               std::string_view challenge = {});
 
   /// The request is a WebSocket upgrade: the stream goes to a WebSocket
   /// session and this connection reads no more.
-  void upgrade(request_reader::request req);
+  void upgrade(request_reader::request req, protocol::principal_ptr who, int64_t expires);
 
   /// Starts an exchange the runtime answers.
   std::shared_ptr<exchange> begin_exchange(protocol::request_id id);
@@ -162,7 +163,7 @@ private:
   // writing
   void write_response(int status, std::string_view body,
                       std::string_view session_id = {},
-                      std::string_view allow = {});
+                      std::string_view allow = {}, std::string_view challenge = {});
   void enqueue(std::string bytes);
   void write_next();
   void on_write(boost::beast::error_code ec, size_t n);
@@ -248,6 +249,10 @@ public:
   const protocol::request_id& id() const noexcept {
     return id_;
   }
+
+  /// Whose request this is, when the endpoint checks tokens: the session
+  /// id an initialize announces is bound to its subject.
+  protocol::principal_ptr who;
 
   /// Set once anything was sent (a body or the start of a stream).
   bool answered = false;

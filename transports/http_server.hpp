@@ -14,6 +14,7 @@ class gateway;
 
 namespace mcpvisor::transports {
 class tls_context;
+class bearer_auth;
 }
 
 /// Streamable HTTP on Boost.Beast: the MCP endpoint (POST, GET, DELETE),
@@ -47,6 +48,8 @@ struct http_config {
   bool log_requests = false;
   /// HTTPS when set (transports/tls.hpp).
   std::shared_ptr<tls_context> tls;
+  /// Bearer tokens required when set (transports/auth.hpp).
+  std::shared_ptr<bearer_auth> auth;
 };
 
 class http_server {

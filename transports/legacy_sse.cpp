@@ -3,6 +3,7 @@
 #include "actors/channel.hpp"
 #include "actors/gateway.hpp"
 #include "protocol/seal.hpp"
+#include "transports/auth.hpp"
 #include "transports/http_connection.hpp"
 
 namespace mcpvisor::transports {
@@ -67,10 +68,12 @@ struct legacy_sse::stream {
   std::mutex mtx;
   /// The runtime's session, once initialize started it.
   std::string session;
+  /// The token's subject that opened the stream (with authentication).
+  std::string subject;
 };
 
 void legacy_sse::serve(connection& c, request_reader::request& req,
-                       const protocol::http_request& v) {
+                       const protocol::http_request& v, protocol::principal_ptr who) {
   auto path = v.target.substr(0, v.target.find('?'));
   if (!c.server().endpoint.origins.allows(v.host, v.origin)) {
     c.respond(403, json_error("forbidden: Host or Origin is not allowed"));
@@ -85,17 +88,17 @@ void legacy_sse::serve(connection& c, request_reader::request& req,
       c.respond(406, json_error("not acceptable: Accept must list text/event-stream"));
       return;
     }
-    open(c);
+    open(c, std::move(who));
     return;
   }
   if (v.method != "POST") {
     c.respond(405, json_error("method not allowed: POST messages here"), "POST");
     return;
   }
-  post(c, v, std::move(req.body()));
+  post(c, v, std::move(req.body()), std::move(who));
 }
 
-void legacy_sse::open(connection& c) {
+void legacy_sse::open(connection& c, protocol::principal_ptr who) {
   auto& gw = c.server().gw;
   if (gw.overloaded()) {
     c.respond(503, protocol::encode_error({}, protocol::errc::internal_error,
@@ -111,11 +114,14 @@ void legacy_sse::open(connection& c) {
   ex->named_event("endpoint", "/messages?sessionId=" + token);
   auto s = std::make_shared<stream>();
   s->ch = std::make_shared<legacy_channel>(std::move(ex));
+  if (who != nullptr)
+    s->subject = who->subject;
   std::lock_guard<std::mutex> guard{mtx_};
   streams_[token] = std::move(s);
 }
 
-void legacy_sse::post(connection& c, const protocol::http_request& v, std::string body) {
+void legacy_sse::post(connection& c, const protocol::http_request& v, std::string body,
+                      protocol::principal_ptr who) {
   auto& gw = c.server().gw;
   if (!v.content_type.empty() && v.content_type.find("application/json") == std::string_view::npos) {
     c.respond(415, json_error("unsupported media type: Content-Type must be application/json"));
@@ -127,7 +133,7 @@ void legacy_sse::post(connection& c, const protocol::http_request& v, std::strin
     if (auto i = streams_.find(std::string{session_param(v.target)}); i != streams_.end())
       s = i->second;
   }
-  if (s == nullptr || !s->ch->alive()) {
+  if (s == nullptr || !s->ch->alive() || (who != nullptr && who->subject != s->subject)) {
     c.respond(404, json_error("unknown sessionId: open a stream with GET /sse first"));
     return;
   }
@@ -144,6 +150,14 @@ void legacy_sse::post(connection& c, const protocol::http_request& v, std::strin
       s->ch->send(actors::reply{protocol::message_kind::error, 200, std::move(r.body), {}});
     c.respond(202, {});
     return;
+  }
+  if (who != nullptr) {
+    auto scope = c.server().cfg.auth->authorize(*msg, *who);
+    if (scope.status != 0) {
+      c.respond(scope.status, std::move(scope.body), {}, scope.challenge);
+      return;
+    }
+    msg->who = std::move(who);
   }
   if (r.kind == protocol::route_kind::session)
     r.session_id = s->session;

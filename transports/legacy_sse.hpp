@@ -5,6 +5,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "protocol/auth.hpp"
 #include "protocol/ingress.hpp"
 #include "transports/http_reader.hpp"
 
@@ -34,7 +35,10 @@ public:
   }
 
   /// Serves a request for one of its paths on `c`.
-  void serve(connection& c, request_reader::request& req, const protocol::http_request& v);
+  /// `who`: the token's principal when the endpoint checks tokens; a
+  /// stream takes messages from its own subject only.
+  void serve(connection& c, request_reader::request& req, const protocol::http_request& v,
+             protocol::principal_ptr who);
 
   /// Streams whose client left: their sessions end. Called from the
   /// server's periodic tick.
@@ -43,8 +47,9 @@ public:
 private:
   struct stream;
 
-  void open(connection& c);
-  void post(connection& c, const protocol::http_request& v, std::string body);
+  void open(connection& c, protocol::principal_ptr who);
+  void post(connection& c, const protocol::http_request& v, std::string body,
+            protocol::principal_ptr who);
 
   std::mutex mtx_;
   std::unordered_map<std::string, std::shared_ptr<stream>> streams_;

@@ -4,6 +4,7 @@
 // advanced server's handle_request: classify, route, reply.
 
 #include "transports/http_connection.hpp"
+#include "transports/auth.hpp"
 #include "transports/request_view.hpp"
 
 #include <boost/beast/websocket/rfc6455.hpp>
@@ -32,11 +33,54 @@ bool offers_mcp(std::string_view list) {
   return false;
 }
 
+/// Bearer authentication, when the endpoint requires it: serves the
+/// protected resource metadata, checks the token of a request for the MCP
+/// endpoint (or the 2024-11-05 transport's paths), and takes the session id
+/// apart from the tag that binds it to the token's subject. False if it
+/// answered the request.
+bool authenticate(connection& c, const request_reader::request& req,
+                  protocol::http_request& v, bearer_auth::verdict& out) {
+  auto* auth = c.server().cfg.auth.get();
+  if (auth == nullptr)
+    return true;
+  auto path = v.target.substr(0, v.target.find('?'));
+  if (auth->is_metadata_path(path)) {
+    if (v.method == "GET")
+      c.respond(200, auth->metadata());
+    else
+      c.respond(405, protocol::encode_error({}, protocol::errc::invalid_request,
+                                            "method not allowed: GET the metadata"),
+                "GET");
+    return false;
+  }
+  if (path != c.server().endpoint.path && !legacy_sse::handles(path))
+    return true; // 404 from the routing rules
+  auto authorization = req[http::field::authorization];
+  out = auth->check({authorization.data(), authorization.size()});
+  if (out.status != 0) {
+    c.respond(out.status, std::move(out.body), {}, out.challenge);
+    return false;
+  }
+  if (!v.session_id.empty()) {
+    // a session opened by another subject does not exist for this one
+    auto bound = auth->bound(v.session_id, *out.who);
+    if (!bound) {
+      c.respond(404, protocol::unknown_session({}).body);
+      return false;
+    }
+    v.session_id = *bound;
+  }
+  return true;
+}
+
 } // namespace
 
 void serve_request(connection& c, request_reader::request& req) {
   auto& gw = c.server().gw;
   auto v = request_view(req);
+  bearer_auth::verdict token;
+  if (!authenticate(c, req, v, token))
+    return;
   if (boost::beast::websocket::is_upgrade(req)) {
     // a WebSocket session: the endpoint's path, Host and Origin rules, the
     // andon cord, and the subprotocol the SDK's transport asks for
@@ -57,11 +101,11 @@ void serve_request(connection& c, request_reader::request& req) {
                                             "a WebSocket for MCP needs the subprotocol mcp "
                                             "(Sec-WebSocket-Protocol: mcp)"));
     else
-      c.upgrade(std::move(req));
+      c.upgrade(std::move(req), std::move(token.who), token.expires);
     return;
   }
   if (legacy_sse::handles(v.target.substr(0, v.target.find('?')))) {
-    c.server().legacy.serve(c, req, v);
+    c.server().legacy.serve(c, req, v, std::move(token.who));
     return;
   }
   bool post = req.method() == http::verb::post;
@@ -77,6 +121,14 @@ void serve_request(connection& c, request_reader::request& req) {
       c.count_request(msg.get(), v.session_id);
     else
       c.uncount(); // notifications and responses are not requests
+    if (token.who != nullptr) {
+      auto scope = c.server().cfg.auth->authorize(*msg, *token.who);
+      if (scope.status != 0) {
+        c.respond(scope.status, std::move(scope.body), {}, scope.challenge);
+        return;
+      }
+      msg->who = token.who;
+    }
   }
   using protocol::route_kind;
   if (r.kind == route_kind::answer) {
@@ -98,6 +150,7 @@ void serve_request(connection& c, request_reader::request& req) {
   }
   auto id = msg->id;
   auto ex = c.begin_exchange(id);
+  ex->who = std::move(token.who);
   auto* in_flight = r.kind == route_kind::stream ? nullptr
                                                  : c.flight_for_request(msg->method);
   auto res = gw.submit(r, std::move(msg), {ex, false, in_flight, nullptr});

@@ -23,6 +23,7 @@
 #include <boost/beast/websocket/ssl.hpp>
 
 #include "actors/log.hpp"
+#include "transports/auth.hpp"
 #include "transports/http_connection.hpp"
 
 namespace mcpvisor::transports {
@@ -98,8 +99,10 @@ private:
 template <class Next>
 class ws_session : public std::enable_shared_from_this<ws_session<Next>> {
 public:
-  ws_session(Next next, std::shared_ptr<connection> owner)
-    : ws_(std::move(next)), owner_(std::move(owner)), srv_(owner_->server()) {
+  ws_session(Next next, std::shared_ptr<connection> owner, protocol::principal_ptr who,
+             int64_t expires)
+    : ws_(std::move(next)), owner_(std::move(owner)), srv_(owner_->server()),
+      who_(std::move(who)), expires_(expires) {
     // nop
   }
 
@@ -174,6 +177,11 @@ private:
   /// One message, by the rules of a single-session transport.
   void handle(std::string text) {
     auto& gw = srv_.gw;
+    if (who_ != nullptr && std::chrono::system_clock::now()
+                             > std::chrono::system_clock::time_point{std::chrono::seconds{expires_}}) {
+      close_with(websocket::close_code::policy_error, "the access token expired");
+      return;
+    }
     auto msg = std::make_unique<protocol::message>();
     auto r = protocol::route_stdio(std::move(text), *msg, !session_.empty(), gw.overloaded(),
                                    srv_.endpoint.limits);
@@ -181,6 +189,15 @@ private:
       if (r.status != 0)
         enqueue(std::move(r.body));
       return;
+    }
+    if (who_ != nullptr) {
+      auto scope = srv_.cfg.auth->authorize(*msg, *who_);
+      if (scope.status != 0) {
+        if (r.request)
+          enqueue(std::move(scope.body));
+        return;
+      }
+      msg->who = who_;
     }
     if (r.kind == protocol::route_kind::session)
       r.session_id = session_;
@@ -277,18 +294,22 @@ private:
   bool closing_ = false;
   bool close_after_ = false;
   std::string session_;
+  protocol::principal_ptr who_;
+  int64_t expires_ = 0;
 };
 
 } // namespace
 
 void serve_websocket(server_stream stream, std::shared_ptr<connection> owner,
-                     request_reader::request req) {
+                     request_reader::request req, protocol::principal_ptr who,
+                     int64_t expires) {
   if (auto* tls = std::get_if<tls_stream>(&stream))
-    std::make_shared<ws_session<tls_stream>>(std::move(*tls), std::move(owner))
+    std::make_shared<ws_session<tls_stream>>(std::move(*tls), std::move(owner), std::move(who),
+                                             expires)
       ->start(std::move(req));
   else
     std::make_shared<ws_session<beast::tcp_stream>>(
-      std::move(std::get<beast::tcp_stream>(stream)), std::move(owner))
+      std::move(std::get<beast::tcp_stream>(stream)), std::move(owner), std::move(who), expires)
       ->start(std::move(req));
 }
 
