@@ -333,6 +333,13 @@ parse_result parse_command_line(int argc, char** argv, std::string_view tools) {
     std::cerr << "--auth-issuer needs --auth-audience and --auth-jwks\n";
     return 2;
   }
+  if (!opts.auth.enabled()
+      && (!opts.auth.audience.empty() || !opts.auth.jwks.empty() || !opts.auth.scopes.empty())) {
+    // never a server that looks protected and is not
+    std::cerr << "--auth-audience, --auth-jwks, --auth-scope and [required_scopes] need "
+                 "--auth-issuer (without it no token is checked)\n";
+    return 2;
+  }
   for (size_t i = 0; i < opts.upstreams.size(); ++i)
     for (size_t j = 0; j < i; ++j)
       if (opts.upstreams[i].name == opts.upstreams[j].name) {

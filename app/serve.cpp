@@ -24,6 +24,7 @@
 #include "actors/upstream.hpp"
 #include "supervision/errors.hpp"
 #include "transports/admin_server.hpp"
+#include "app/service.hpp"
 #include "transports/auth.hpp"
 #include "transports/http_server.hpp"
 #include "transports/stdio.hpp"
@@ -134,6 +135,11 @@ int serve(int argc, char** argv, tool_adder add_tools) {
       if (a.status != 200)
         log::error("chaos order refused", {{"reason", a.body}});
     });
+  // systemd: readiness once serving, and the watchdog fed while the
+  // supervision tree answers (a wedged scheduler or a dead root stops it)
+  app::service_notifier service{[&api, &rt = n.rt()](std::function<void(bool)> done) {
+    api.tree(0, [done, &rt](actors::admin_answer a) { done(a.status == 200 && !rt.stopping()); });
+  }};
   if (auto* cl = n.clustered())
     cl->set_tree_provider([&api](int depth, std::function<void(int, std::string)> done) {
       api.tree(depth, [done](actors::admin_answer a) { done(a.status, std::move(a.body)); });
@@ -147,6 +153,7 @@ int serve(int argc, char** argv, tool_adder add_tools) {
       if (sig == SIGUSR1)
         return; // the node ended by itself
       if (sig == SIGHUP) {
+        service.reloading();
         // new handshakes use the new pair; open connections keep theirs
         for (auto* ctx : {&tls, &admin_tls})
           if (*ctx != nullptr) {
@@ -156,8 +163,10 @@ int serve(int argc, char** argv, tool_adder add_tools) {
             else
               log::info("TLS certificate reloaded");
           }
+        service.ready("serving (reloaded)");
         continue;
       }
+      service.stopping();
       auto name = sig == SIGINT ? "SIGINT" : "SIGTERM";
       if (n.clustered() != nullptr && !draining) {
         log::info("draining", {{"signal", name}});
@@ -175,6 +184,7 @@ int serve(int argc, char** argv, tool_adder add_tools) {
   if (opts.stdio) {
     log::info("ready", {{"transport", "stdio"}, {"tools", opts.tools},
                         {"admin", admin_url}});
+    service.ready("serving on stdio");
     stdio_thread = std::thread{[&] {
       transports::serve_stdio(gw, opts.engine.limits.max_message_bytes,
                               opts.http.max_queued_bytes);
@@ -197,6 +207,7 @@ int serve(int argc, char** argv, tool_adder add_tools) {
                           {"scheduler_threads",
                            std::to_string(opts.node.scheduler_threads)},
                           {"io_threads", std::to_string(opts.http.io_threads)}});
+      service.ready("serving " + url);
     }
   }
   int status = n.wait();

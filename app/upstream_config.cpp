@@ -95,22 +95,28 @@ bool read_required_scopes(const std::string& path, protocol::scope_rules& out,
   if (rules == nullptr)
     return true;
   for (auto& [key, node] : *rules) {
-    std::string text{key.str()};
-    text += '=';
-    if (auto s = node.value<std::string>()) {
-      text += *s;
-    } else if (auto* list = node.as_array()) {
+    std::string rule{key.str()};
+    std::vector<std::string> scopes;
+    bool ok = protocol::scope_rules::valid_rule(rule);
+    auto take = [&](const toml::node& item) {
+      auto s = item.value<std::string>();
+      // one scope per string: no spaces, nothing empty
+      ok = ok && s && !s->empty() && s->find(' ') == std::string::npos;
+      if (ok)
+        scopes.push_back(*s);
+    };
+    if (auto* list = node.as_array())
       for (auto& item : *list)
-        if (auto s = item.value<std::string>())
-          text += *s + " ";
-    }
-    while (!text.empty() && text.back() == ' ')
-      text.pop_back();
-    if (!out.add_text(text)) {
-      error = "[required_scopes] in " + path + ": \"" + std::string{key.str()}
-              + "\" must be tool:NAME, resource:URI, prompt:NAME or \"*\" with a list of scopes";
+        take(item);
+    else
+      take(node);
+    if (!ok || scopes.empty()) {
+      error = "[required_scopes] in " + path + ": \"" + rule
+              + "\" must be tool:NAME, resource:URI, prompt:NAME or \"*\", with a list of "
+                "scopes (strings without spaces)";
       return false;
     }
+    out.add(std::move(rule), std::move(scopes));
   }
   return true;
 }

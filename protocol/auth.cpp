@@ -4,6 +4,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 
@@ -59,7 +60,7 @@ pkey_ptr from_params(const char* type, OSSL_PARAM_BLD* bld) {
 pkey_ptr rsa_key(const json_value& jwk) {
   auto n = b64_member(jwk, "n");
   auto e = b64_member(jwk, "e");
-  if (!n || !e || n->size() < 256) // 2048 bits at least
+  if (!n || !e)
     return nullptr;
   auto* bn_n = BN_bin2bn(reinterpret_cast<const unsigned char*>(n->data()),
                          static_cast<int>(n->size()), nullptr);
@@ -74,6 +75,8 @@ pkey_ptr rsa_key(const json_value& jwk) {
   OSSL_PARAM_BLD_free(bld);
   BN_free(bn_n);
   BN_free(bn_e);
+  if (out != nullptr && EVP_PKEY_get_bits(out.get()) < 2048)
+    return nullptr; // too weak to trust
   return out;
 }
 
@@ -139,14 +142,21 @@ bool verify_signature(EVP_PKEY* key, const EVP_MD* md, std::string_view signed_p
                                 signed_part.size())
                  == 1;
   EVP_MD_CTX_free(ctx);
+  if (!ok)
+    ERR_clear_error(); // a failed check leaves nothing for the thread's next TLS call
   return ok;
 }
 
 std::optional<int64_t> as_seconds(const json_value* v) {
   if (v == nullptr || !v->IsNumber())
     return std::nullopt;
-  if (v->IsInt64())
-    return v->GetInt64();
+  constexpr int64_t limit = 1'000'000'000'000'000; // far beyond any date
+  if (v->IsInt64()) {
+    auto n = v->GetInt64();
+    if (n <= -limit || n >= limit)
+      return std::nullopt;
+    return n;
+  }
   double d = v->GetDouble();
   if (!(d > -1e15 && d < 1e15))
     return std::nullopt;
@@ -271,11 +281,12 @@ size_t key_set::size() const noexcept {
   return keys_.size();
 }
 
-const key_set::key* key_set::find(std::string_view kid) const {
+const key_set::key* key_set::find(std::string_view kid, std::string_view alg) const {
   if (kid.empty())
-    return keys_.size() == 1 ? keys_.front().get() : nullptr;
+    return keys_.size() == 1 && (alg.empty() || keys_.front()->alg == alg)
+             ? keys_.front().get() : nullptr;
   for (auto& k : keys_)
-    if (k->kid == kid)
+    if (k->kid == kid && (alg.empty() || k->alg == alg))
       return k.get();
   return nullptr;
 }
@@ -306,11 +317,11 @@ token_check check_token(std::string_view token, const key_set& keys,
   if (find_member(&*header, "crit") != nullptr)
     return refuse("the token has critical header parameters");
   auto kid = as_string(find_member(&*header, "kid")).value_or("");
-  auto* k = keys.find(kid);
+  auto* k = keys.find(kid, alg);
+  if (k == nullptr && keys.find(kid) != nullptr)
+    return refuse("the signing algorithm does not match the key");
   if (k == nullptr)
     return refuse("the token is signed with an unknown key", true);
-  if (k->alg != alg)
-    return refuse("the signing algorithm does not match the key");
   auto signed_part = token.substr(0, dot2);
   bool good = false;
   if (alg == "RS256") {
@@ -341,11 +352,11 @@ token_check check_token(std::string_view token, const key_set& keys,
   auto exp = as_seconds(find_member(&*claims, "exp"));
   if (!exp)
     return refuse("the token has no expiry");
-  if (now > *exp + rules.leeway_s)
+  if (now - rules.leeway_s > *exp)
     return refuse("the token expired");
   if (auto* nbf = find_member(&*claims, "nbf"); nbf != nullptr) {
     auto t = as_seconds(nbf);
-    if (!t || now + rules.leeway_s < *t)
+    if (!t || *t - rules.leeway_s > now)
       return refuse("the token is not valid yet");
   }
   auto sub = as_string(find_member(&*claims, "sub")).value_or("");
@@ -392,15 +403,21 @@ void scope_rules::add(std::string rule, std::vector<std::string> scopes) {
   mine.insert(mine.end(), scopes.begin(), scopes.end());
 }
 
+bool scope_rules::valid_rule(std::string_view rule) {
+  return rule == "*" || (rule.size() > 5 && rule.substr(0, 5) == "tool:")
+         || (rule.size() > 9 && rule.substr(0, 9) == "resource:")
+         || (rule.size() > 7 && rule.substr(0, 7) == "prompt:");
+}
+
 bool scope_rules::add_text(std::string_view text) {
   auto eq = text.rfind('=');
   if (eq == std::string_view::npos || eq == 0 || eq + 1 == text.size())
     return false;
   auto rule = text.substr(0, eq);
-  if (rule != "*" && rule.substr(0, 5) != "tool:" && rule.substr(0, 9) != "resource:"
-      && rule.substr(0, 7) != "prompt:")
+  auto scopes = split_scopes(text.substr(eq + 1));
+  if (!valid_rule(rule) || scopes.empty())
     return false;
-  add(std::string{rule}, split_scopes(text.substr(eq + 1)));
+  add(std::string{rule}, std::move(scopes));
   return true;
 }
 
@@ -432,8 +449,29 @@ std::vector<std::string> scope_rules::required(const message& msg) const {
       rule += *target;
       need(rule);
     }
+  } else if (msg.method == "completion/complete") {
+    // completing a prompt's or a template's arguments tells about it
+    auto* ref = msg.param("ref");
+    auto type = as_string(find_member(ref, "type")).value_or("");
+    if (type == "ref/prompt")
+      if (auto name = as_string(find_member(ref, "name")))
+        need("prompt:" + std::string{*name});
+    if (type == "ref/resource")
+      if (auto uri = as_string(find_member(ref, "uri")))
+        need("resource:" + std::string{*uri});
+  } else if (msg.method == "subscriptions/listen") {
+    auto* uris = find_member(msg.param("notifications"), "resourceSubscriptions");
+    if (uris != nullptr && uris->IsArray())
+      for (auto& u : uris->GetArray())
+        if (auto uri = as_string(&u))
+          need("resource:" + std::string{*uri});
   }
   return out;
+}
+
+std::vector<std::string> scope_rules::always() const {
+  auto i = rules_.find("*");
+  return i != rules_.end() ? i->second : std::vector<std::string>{};
 }
 
 std::vector<std::string> scope_rules::all() const {

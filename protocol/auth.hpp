@@ -54,8 +54,9 @@ public:
 
   size_t size() const noexcept;
 
-  /// The key for `kid` (or the only key, when the token names none).
-  const key* find(std::string_view kid) const;
+  /// The key for `kid` (or the only key, when the token names none) that
+  /// signs with `alg` (any algorithm if empty).
+  const key* find(std::string_view kid, std::string_view alg = {}) const;
 
 private:
   std::vector<std::unique_ptr<key>> keys_;
@@ -103,8 +104,17 @@ public:
   /// Parses "RULE=SCOPE[ SCOPE...]" (the command line's form).
   bool add_text(std::string_view text);
 
-  /// The scopes `msg` needs, each once.
+  /// "tool:NAME", "resource:URI", "prompt:NAME" or "*".
+  static bool valid_rule(std::string_view rule);
+
+  /// The scopes `msg` needs, each once: the `*` rule's, and the rule of
+  /// the tool, resource or prompt it calls, reads, subscribes to or
+  /// completes. A resource rule names the URI exactly as a client sends it.
   std::vector<std::string> required(const message& msg) const;
+
+  /// The `*` rule's scopes (for requests without a message: GET streams,
+  /// DELETE, WebSocket upgrades).
+  std::vector<std::string> always() const;
 
   /// Every scope named in a rule (the metadata's `scopes_supported`).
   std::vector<std::string> all() const;

@@ -99,6 +99,26 @@ tool_definition hang() {
   return t;
 }
 
+tool_definition stall() {
+  tool_definition t;
+  t.name = "stall";
+  t.title = "Stall";
+  t.description = "Blocks its session's actor thread for `ms` milliseconds, as an "
+                  "inline handler that should have run on a worker does. With one "
+                  "scheduler thread the whole tree stalls meanwhile (the systemd "
+                  "watchdog test).";
+  t.input_schema = ms_schema;
+  t.annotations = {"Stall", true, false, true, false};
+  t.exec = execution::inline_call;
+  t.handler = [](call_context& ctx) {
+    auto* ms = find_member(&ctx.arguments(), "ms");
+    std::this_thread::sleep_for(
+      std::chrono::milliseconds{ms != nullptr ? ms->GetInt64() : 0});
+    return tool_result::text("went on");
+  };
+  return t;
+}
+
 tool_definition session_state() {
   tool_definition t;
   t.name = "session_state";
@@ -143,7 +163,7 @@ std::optional<std::string> add_drill_set(catalog& cat, tool_set& set,
                                          const tool_set_options& opts) {
   if (auto err = add_default_set(cat, set, opts))
     return err;
-  for (auto t : {crash(), sleep(), bump(), hang(), session_state(), whoami()})
+  for (auto t : {crash(), sleep(), bump(), hang(), stall(), session_state(), whoami()})
     if (auto err = cat.add_tool(std::move(t)))
       return err;
   return std::nullopt;

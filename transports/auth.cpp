@@ -38,6 +38,18 @@ bool is_url(std::string_view s) {
   return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0;
 }
 
+/// http://localhost..., http://127.x.y.z..., http://[::1]...: a key set
+/// fetched without TLS is only trusted from this machine.
+bool is_loopback_http(std::string_view url) {
+  if (url.rfind("http://", 0) != 0)
+    return false;
+  auto authority = url.substr(7, url.find('/', 7) - 7);
+  auto host = authority.substr(0, authority.rfind(':'));
+  if (authority.front() == '[')
+    host = authority.substr(0, authority.find(']') + 1);
+  return host == "localhost" || host == "[::1]" || host.rfind("127.", 0) == 0;
+}
+
 /// scheme://authority and the path of an http(s) URL.
 std::pair<std::string, std::string> split_url(std::string_view url) {
   auto scheme_end = url.find("://");
@@ -70,9 +82,15 @@ std::optional<std::string> fetch(const std::string& url, std::chrono::seconds li
   if (target.empty())
     target = "/";
   net::io_context ioc;
-  ssl::context ctx{ssl::context::tls_client};
-  ctx.set_default_verify_paths();
-  ctx.set_verify_mode(ssl::verify_peer);
+  std::optional<ssl::context> ctx;
+  try {
+    ctx.emplace(ssl::context::tls_client);
+    ctx->set_default_verify_paths();
+    ctx->set_verify_mode(ssl::verify_peer);
+  } catch (const std::exception& e) {
+    why = e.what();
+    return std::nullopt;
+  }
   std::optional<std::string> out;
   auto run = [&]() -> net::awaitable<void> {
     try {
@@ -86,7 +104,7 @@ std::optional<std::string> fetch(const std::string& url, std::chrono::seconds li
       http::response_parser<http::string_body> res;
       res.body_limit(1024 * 1024);
       if (tls) {
-        beast::ssl_stream<beast::tcp_stream> s{ioc, ctx};
+        beast::ssl_stream<beast::tcp_stream> s{ioc, *ctx};
         if (!SSL_set_tlsext_host_name(s.native_handle(), host.c_str()))
           throw std::runtime_error{"bad host name"};
         s.set_verify_callback(ssl::host_name_verification(host));
@@ -225,6 +243,9 @@ std::optional<std::string> bearer_auth::start() {
   auto& c = impl_->cfg;
   if (!is_url(c.audience))
     return "--auth-audience must be this resource's http(s) URL (the MCP endpoint)";
+  if (c.jwks.rfind("http://", 0) == 0 && !is_loopback_http(c.jwks))
+    return "--auth-jwks must be an https:// URL (plain http only on loopback): "
+           "whoever can change the key set can sign any token";
   std::string why;
   if (!impl_->load(why)) {
     if (!is_url(c.jwks))
@@ -275,8 +296,17 @@ bearer_auth::verdict bearer_auth::check(std::string_view authorization) {
 
 bearer_auth::verdict bearer_auth::authorize(const protocol::message& msg,
                                             const protocol::principal& who) const {
+  return authorize(impl_->cfg.scopes.required(msg), who, msg.id);
+}
+
+bearer_auth::verdict bearer_auth::authorize(const protocol::principal& who) const {
+  return authorize(impl_->cfg.scopes.always(), who, {});
+}
+
+bearer_auth::verdict bearer_auth::authorize(const std::vector<std::string>& needed,
+                                            const protocol::principal& who,
+                                            const protocol::request_id& id) const {
   verdict v;
-  auto needed = impl_->cfg.scopes.required(msg);
   std::string missing;
   for (auto& s : needed)
     if (!who.has_scope(s))
@@ -291,7 +321,7 @@ bearer_auth::verdict bearer_auth::authorize(const protocol::message& msg,
   v.status = 403;
   v.challenge = protocol::bearer_challenge(metadata_url_, "insufficient_scope",
                                            "this request needs the scope " + all, all);
-  v.body = protocol::encode_error(msg.id, protocol::errc::invalid_request,
+  v.body = protocol::encode_error(id, protocol::errc::invalid_request,
                                   "forbidden: the token lacks the scope " + missing);
   return v;
 }

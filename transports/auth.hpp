@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "protocol/auth.hpp"
+#include "protocol/jsonrpc.hpp"
 
 /// Bearer authentication of the MCP endpoint (MCP authorization, OAuth 2.1
 /// resource server): the signing keys from a JWKS file or URL, the check of
@@ -68,6 +69,10 @@ public:
   /// 403 for `msg` if `who` lacks a scope it needs (`status` 0 if not).
   verdict authorize(const protocol::message& msg, const protocol::principal& who) const;
 
+  /// 403 if `who` lacks a scope of the `*` rule (a request without a
+  /// message: a GET stream, DELETE, a WebSocket upgrade).
+  verdict authorize(const protocol::principal& who) const;
+
   /// The session id as the client sees it: the runtime's id and a tag that
   /// binds it to `who`'s subject.
   std::string bind(std::string_view session, const protocol::principal& who) const;
@@ -90,6 +95,9 @@ public:
   size_t keys() const;
 
 private:
+  verdict authorize(const std::vector<std::string>& needed, const protocol::principal& who,
+                    const protocol::request_id& id) const;
+
   struct impl;
   std::unique_ptr<impl> impl_;
   std::string metadata_;

@@ -61,6 +61,14 @@ bool authenticate(connection& c, const request_reader::request& req,
     c.respond(out.status, std::move(out.body), {}, out.challenge);
     return false;
   }
+  if (v.method != "POST") {
+    // no message to read scopes from: the rule for every request
+    auto scope = auth->authorize(*out.who);
+    if (scope.status != 0) {
+      c.respond(scope.status, std::move(scope.body), {}, scope.challenge);
+      return false;
+    }
+  }
   if (!v.session_id.empty()) {
     // a session opened by another subject does not exist for this one
     auto bound = auth->bound(v.session_id, *out.who);

@@ -11,13 +11,16 @@
 
 #include "transports/websocket.hpp"
 
+#include <algorithm>
 #include <deque>
+#include <optional>
 #include <mutex>
 #include <vector>
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/system_timer.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
@@ -137,6 +140,7 @@ public:
         self->end();
         return;
       }
+      self->watch_expiry();
       self->read();
     });
   }
@@ -144,6 +148,21 @@ public:
 private:
   net::any_io_executor executor() {
     return beast::get_lowest_layer(ws_).get_executor();
+  }
+
+  /// A connection opened with a token closes when the token expires
+  /// (1008): the client reconnects with a fresh one.
+  void watch_expiry() {
+    if (who_ == nullptr)
+      return;
+    // capped (year 2096) so that the clock's nanoseconds cannot overflow
+    auto at = std::chrono::seconds{std::min<int64_t>(expires_, 4'000'000'000)};
+    expiry_.emplace(executor());
+    expiry_->expires_at(std::chrono::system_clock::time_point{at});
+    expiry_->async_wait([self = this->shared_from_this()](beast::error_code ec) {
+      if (!ec)
+        self->close_with(websocket::close_code::policy_error, "the access token expired");
+    });
   }
 
   void read() {
@@ -177,11 +196,6 @@ private:
   /// One message, by the rules of a single-session transport.
   void handle(std::string text) {
     auto& gw = srv_.gw;
-    if (who_ != nullptr && std::chrono::system_clock::now()
-                             > std::chrono::system_clock::time_point{std::chrono::seconds{expires_}}) {
-      close_with(websocket::close_code::policy_error, "the access token expired");
-      return;
-    }
     auto msg = std::make_unique<protocol::message>();
     auto r = protocol::route_stdio(std::move(text), *msg, !session_.empty(), gw.overloaded(),
                                    srv_.endpoint.limits);
@@ -277,6 +291,8 @@ private:
       (void) srv_.gw.submit(r, nullptr, {});
       session_.clear();
     }
+    if (expiry_)
+      expiry_->cancel();
     beast::error_code ignored;
     beast::get_lowest_layer(ws_).socket().close(ignored);
   }
@@ -296,6 +312,7 @@ private:
   std::string session_;
   protocol::principal_ptr who_;
   int64_t expires_ = 0;
+  std::optional<net::system_timer> expiry_;
 };
 
 } // namespace

@@ -1,5 +1,6 @@
 #include "tests/integration/server_fixture.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -15,8 +16,10 @@ using namespace std::chrono_literals;
 server_fixture::server_fixture(std::vector<std::string> extra, std::string tools) {
   port = free_port();
   std::vector<std::string> argv{mcpvisor_binary(), "--listen",
-                                "127.0.0.1:" + std::to_string(port), "--tools",
-                                tools, "--scheduler-threads", "2"};
+                                "127.0.0.1:" + std::to_string(port), "--tools", tools};
+  // two scheduler threads unless the test asks for its own number
+  if (std::find(extra.begin(), extra.end(), "--scheduler-threads") == extra.end())
+    argv.insert(argv.end(), {"--scheduler-threads", "2"});
   argv.insert(argv.end(), extra.begin(), extra.end());
   proc = std::make_unique<process>(argv);
   auto ready = proc->wait_stderr("\"ready\"", 10s);

@@ -14,6 +14,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import crypto from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -257,6 +258,12 @@ test('tokens that must not pass', async () => {
     const body = await r.json();
     assert.equal(body.error.code, -32600, name);
   }
+  // a token without the scope every request needs: no stream, no DELETE
+  const noScope = sign(claimsFor('carol', 'other'));
+  const stream = await fetch(server.url, { headers: { Authorization: `Bearer ${noScope}`, Accept: 'text/event-stream' } });
+  assert.equal(stream.status, 403);
+  assert.match(stream.headers.get('www-authenticate'), /error="insufficient_scope", .*scope="mcp"/);
+  assert.equal((await post(noScope)).status, 403);
   // Basic credentials are not a bearer token
   const basic = await fetch(server.url, { method: 'POST', body: ping, headers: {
     Authorization: 'Basic YWxpY2U6cGFzcw==', 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' } });
@@ -310,4 +317,21 @@ test('WebSocket: the upgrade needs a token, and the token\'s scopes rule its mes
   assert.equal(byId[2].result.content[0].text, 'erin mcp');
   assert.match(byId[3].error.message, /lacks the scope deploy/);
   s.close();
+  // a connection opened with a token ends when the token expires (1008)
+  const brief = new WebSocket(ws, { protocols: 'mcp',
+    headers: { Authorization: `Bearer ${sign(claimsFor('erin', 'mcp', { exp: now() + 2 }))}` } });
+  const closed = new Promise((resolve) => { brief.onclose = (e) => resolve(e.code); });
+  await new Promise((resolve, reject) => { brief.onopen = resolve; brief.onerror = reject; });
+  assert.equal(await closed, 1008);
+});
+
+test('a configuration that would look protected and is not is refused at start', () => {
+  const run = (args) => spawnSync(BIN, ['--listen', '127.0.0.1:0', ...args], { encoding: 'utf8', timeout: 10000 });
+  const noIssuer = run(['--auth-scope', 'tool:bump=deploy']);
+  assert.equal(noIssuer.status, 2);
+  assert.match(noIssuer.stderr, /need --auth-issuer/);
+  const plainJwks = run(['--auth-issuer', issuer, '--auth-audience', resource,
+                         '--auth-jwks', 'http://keys.example.com/jwks']);
+  assert.equal(plainJwks.status, 2);
+  assert.match(plainJwks.stderr, /must be an https:\/\/ URL/);
 });

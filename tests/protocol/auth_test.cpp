@@ -53,6 +53,16 @@ TEST_CASE("scopes a request needs: the rule for every request and the rule of it
   CHECK(rules.required(*note) == std::vector<std::string>{"mcp"});
   auto all = rules.all();
   CHECK(all.size() == 5);
+  // completing a prompt's arguments, or listening to a resource, needs
+  // what using them needs
+  auto complete = decoded(R"({"jsonrpc":"2.0","id":1,"method":"completion/complete","params":{"ref":{"type":"ref/prompt","name":"p"},"argument":{"name":"a","value":""}}})");
+  CHECK(rules.required(*complete) == std::vector<std::string>{"mcp", "prompts"});
+  auto listen = decoded(R"({"jsonrpc":"2.0","id":1,"method":"subscriptions/listen","params":{"notifications":{"resourceSubscriptions":["file:///secret.txt"]}}})");
+  CHECK(rules.required(*listen) == std::vector<std::string>{"mcp", "secrets"});
+  CHECK(rules.always() == std::vector<std::string>{"mcp"});
+  CHECK(scope_rules::valid_rule("tool:x"));
+  CHECK_FALSE(scope_rules::valid_rule("tool:"));
+  CHECK_FALSE(scope_rules::valid_rule("tools:x"));
 }
 
 TEST_CASE("challenges quote their values and drop control characters") {
@@ -107,4 +117,10 @@ TEST_CASE("tokens refused before any key is used") {
                     *set, rules, 0).why
         == "the signature does not verify");
   CHECK_FALSE(check_token(token(R"({"alg":"EdDSA","kid":"ed"})", claims), *set, rules, 0).ok);
+  // a key of 1024 bits is not trusted, however its modulus is padded
+  auto weak = key_set::parse(R"({"keys":[{"kty":"RSA","kid":"w","e":"AQAB","n":")"
+                               + base64url_encode(std::string(128, '\0') + std::string(128, '\xff'))
+                               + R"("}]})", why);
+  REQUIRE(weak);
+  CHECK(weak->size() == 0);
 }
