@@ -64,6 +64,7 @@
 #include <boost/beast/websocket.hpp>
 
 #include "loadtest/histogram.hpp"
+#include "transports/coalescing_stream.hpp"
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
@@ -965,7 +966,13 @@ int scenario_websocket(const options& o) {
     }
     const auto& e = o.urls[i % o.urls.size()];
     auto& mine = per[i];
-    ws::stream<beast::tcp_stream> sock{ex};
+    // writes gathered as the server's are (transports/coalescing_stream.hpp),
+    // so that the client is not the bottleneck
+    using ws_stream = ws::stream<transports::coalescing_stream<beast::tcp_stream>>;
+    auto owned = std::make_shared<ws_stream>(transports::coalescing_stream<beast::tcp_stream>{
+      beast::tcp_stream{ex}});
+    owned->next_layer().set_owner(owned, {});
+    auto& sock = *owned;
     beast::flat_buffer in;
     try {
       tcp::resolver resolver{ex};

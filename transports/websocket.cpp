@@ -27,6 +27,7 @@
 
 #include "actors/log.hpp"
 #include "transports/auth.hpp"
+#include "transports/coalescing_stream.hpp"
 #include "transports/http_connection.hpp"
 
 namespace mcpvisor::transports {
@@ -104,7 +105,8 @@ class ws_session : public std::enable_shared_from_this<ws_session<Next>> {
 public:
   ws_session(Next next, std::shared_ptr<connection> owner, protocol::principal_ptr who,
              int64_t expires)
-    : ws_(std::move(next)), owner_(std::move(owner)), srv_(owner_->server()),
+    : ws_(coalescing_stream<Next>{std::move(next)}), owner_(std::move(owner)),
+      srv_(owner_->server()),
       who_(std::move(who)), expires_(expires) {
     // nop
   }
@@ -123,6 +125,10 @@ public:
     ws_.read_message_max(srv_.cfg.max_body_bytes);
     ws_.auto_fragment(false);
     auto self = this->shared_from_this();
+    ws_.next_layer().set_owner(self, [weak = std::weak_ptr<ws_session>(self)] {
+      if (auto s = weak.lock())
+        s->resume();
+    });
     ch_ = std::make_shared<ws_channel>(
       [weak = std::weak_ptr<ws_session>(self)] {
         if (auto s = weak.lock())
@@ -168,13 +174,27 @@ private:
   void read() {
     if (closing_)
       return;
-    if (queued_ > srv_.cfg.max_queued_bytes) {
+    if (backed_up()) {
       paused_ = true; // read on once the client took its frames
       return;
     }
     ws_.async_read(in_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
       self->on_read(ec);
     });
+  }
+
+  /// Frames queued here or gathered beneath, not yet taken by the
+  /// client, past the limit: the client is not read meanwhile.
+  bool backed_up() const {
+    return queued_ + ws_.next_layer().backlog() > srv_.cfg.max_queued_bytes;
+  }
+
+  /// Reads again once the client took enough of its frames.
+  void resume() {
+    if (paused_ && !backed_up()) {
+      paused_ = false;
+      read();
+    }
   }
 
   void on_read(beast::error_code ec) {
@@ -255,10 +275,7 @@ private:
                       }
                       self->queued_ -= self->out_.front().size();
                       self->out_.pop_front();
-                      if (self->paused_ && self->queued_ <= self->srv_.cfg.max_queued_bytes) {
-                        self->paused_ = false;
-                        self->read();
-                      }
+                      self->resume();
                       self->write_next();
                     });
   }
@@ -297,7 +314,7 @@ private:
     beast::get_lowest_layer(ws_).socket().close(ignored);
   }
 
-  websocket::stream<Next> ws_;
+  websocket::stream<coalescing_stream<Next>> ws_;
   /// Keeps the HTTP connection's counts (open connections) while it lives.
   std::shared_ptr<connection> owner_;
   http_shared& srv_;

@@ -94,7 +94,7 @@ test('curl over https with the CA; refused with another CA, TLS 1.1, or plain HT
   assert.equal(health.stdout, '{"status":"ok"}');
 });
 
-test('the official SDK client over https (NODE_EXTRA_CA_CERTS): list, call, progress over SSE', async () => {
+test('the official SDK client over https (NODE_EXTRA_CA_CERTS): list, call, progress over SSE; and over wss://', async () => {
   const s = await tlsServer();
   const script = `
     import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -109,7 +109,17 @@ test('the official SDK client over https (NODE_EXTRA_CA_CERTS): list, call, prog
                           { onprogress: (p) => progress.push(p.progress) });
     await transport.terminateSession();
     await client.close();
-    console.log(JSON.stringify({ tools: tools.tools.length, echo: echo.content[0].text, progress }));
+    // the same server over wss:// (WebSocket over TLS): pipelined calls,
+    // then a normal close (the close frame goes out before TLS shuts down)
+    const { WebSocketClientTransport } = await import('@modelcontextprotocol/sdk/client/websocket.js');
+    const wsUrl = new URL(process.argv[1].replace('https://', 'wss://'));
+    const wsClient = new Client({ name: 'tls-ws', version: '1.0.0' });
+    await wsClient.connect(new WebSocketClientTransport(wsUrl));
+    const many = await Promise.all(Array.from({ length: 50 }, (_, i) =>
+      wsClient.callTool({ name: 'echo', arguments: { text: 'wss ' + i } })));
+    await wsClient.close();
+    console.log(JSON.stringify({ tools: tools.tools.length, echo: echo.content[0].text, progress,
+                                 wss: many.map((m) => m.content[0].text) }));
   `;
   const r = spawnSync(NODE, ['--input-type=module', '-e', script, s.https],
                       { cwd: new URL('.', import.meta.url).pathname, encoding: 'utf8', timeout: 30000,
@@ -119,6 +129,7 @@ test('the official SDK client over https (NODE_EXTRA_CA_CERTS): list, call, prog
   assert.ok(out.tools >= 4);
   assert.equal(out.echo, 'over tls');
   assert.ok(out.progress.length >= 1, JSON.stringify(out));
+  assert.deepEqual(out.wss, Array.from({ length: 50 }, (_, i) => `wss ${i}`));
 });
 
 test('a silent client and a half-done handshake are cut off after the handshake timeout', async () => {
