@@ -56,6 +56,17 @@ bool is_url(const std::string& s) {
   return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0;
 }
 
+/// The config file as a TOML table; nullopt (and `error`) if it cannot be
+/// read or parsed.
+std::optional<toml::table> parse_file(const std::string& path, std::string& error) {
+  try {
+    return toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    error = "cannot read " + path + ": " + std::string{e.description()};
+    return std::nullopt;
+  }
+}
+
 } // namespace
 
 std::optional<actors::upstream_config> parse_upstream_flag(const std::string& flag,
@@ -84,14 +95,10 @@ std::optional<actors::upstream_config> parse_upstream_flag(const std::string& fl
 
 bool read_required_scopes(const std::string& path, protocol::scope_rules& out,
                           std::string& error) {
-  toml::table file;
-  try {
-    file = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    error = "cannot read " + path + ": " + std::string{e.description()};
+  auto file = parse_file(path, error);
+  if (!file)
     return false;
-  }
-  auto* rules = file["required_scopes"].as_table();
+  auto* rules = (*file)["required_scopes"].as_table();
   if (rules == nullptr)
     return true;
   for (auto& [key, node] : *rules) {
@@ -123,14 +130,10 @@ bool read_required_scopes(const std::string& path, protocol::scope_rules& out,
 
 bool read_upstream_tables(const std::string& path,
                           std::vector<actors::upstream_config>& out, std::string& error) {
-  toml::table file;
-  try {
-    file = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    error = "cannot read " + path + ": " + std::string{e.description()};
+  auto file = parse_file(path, error);
+  if (!file)
     return false;
-  }
-  auto* ups = file["upstream"].as_table();
+  auto* ups = (*file)["upstream"].as_table();
   if (ups == nullptr)
     return true;
   for (auto& [key, node] : *ups) {
