@@ -350,9 +350,4 @@ bool bearer_auth::is_metadata_path(std::string_view path) const {
   return path == well_known || path == metadata_path_;
 }
 
-size_t bearer_auth::keys() const {
-  auto k = impl_->current();
-  return k != nullptr ? k->size() : 0;
-}
-
 } // namespace mcpvisor::transports

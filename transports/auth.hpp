@@ -91,9 +91,6 @@ public:
     return metadata_;
   }
 
-  /// Keys currently held.
-  size_t keys() const;
-
 private:
   verdict authorize(const std::vector<std::string>& needed, const protocol::principal& who,
                     const protocol::request_id& id) const;
