@@ -227,7 +227,11 @@ test('bad upstreams are stopped, restarted, and marked down while the rest serve
                         + `[upstream.nocmd]\ncommand = "/no/such/program"\nintensity = 1\nretry_after_ms = 60000\n`
                         + `[upstream.refused]\nurl = "http://127.0.0.1:1/mcp"\nintensity = 1\nretry_after_ms = 60000\n`);
   const c = await v1(s.url);
-  await until(async () => (await c.client.listTools()).tools.some((t) => t.name === 'garbage__echo'));
+  // both bad processes listed their tools before they are called
+  await until(async () => {
+    const names = (await c.client.listTools()).tools.map((t) => t.name);
+    return names.includes('garbage__echo') && names.includes('huge__echo');
+  });
   // garbage and a line over the limit end in one error, and a restart
   for (const name of ['garbage__echo', 'huge__echo']) {
     await assert.rejects(c.client.callTool({ name, arguments: { text: 'x' } }), /restarted|down/, name);
