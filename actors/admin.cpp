@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -163,6 +164,8 @@ struct chaos_order {
     upstream,
     upstream_process,
     upstream_processes,
+    stateless,
+    task,
   } target;
   session_id id;
   /// upstream targets: its name, and a process index.
@@ -240,9 +243,22 @@ std::variant<chaos_order, admin_answer> parse_chaos(std::string_view body,
         return error(400, "\"fraction\" must be a number in (0, 1]");
       o.fraction = f->GetDouble();
     }
+  } else if (target == "stateless") {
+    o.target = chaos_order::what::stateless;
+    if (!uint_of("index", n) || n >= rt.config().stateless_actors)
+      return error(400, "\"index\" must be a stateless actor index below "
+                          + std::to_string(rt.config().stateless_actors));
+    o.index = static_cast<size_t>(n);
+  } else if (target == "task") {
+    o.target = chaos_order::what::task;
+    auto id = protocol::as_string(protocol::find_member(&*doc, "taskId"));
+    if (!id)
+      return error(400, "\"taskId\" must be a task's id");
+    o.name = std::string{*id};
   } else {
     return error(400, "\"target\" must be session, sessions, shard, meta_shard, "
-                      "upstream, upstream_process or upstream_processes");
+                      "upstream, upstream_process, upstream_processes, stateless "
+                      "or task");
   }
   if (auto r = protocol::as_string(protocol::find_member(&*doc, "reason")))
     o.reason = "chaos: " + std::string{r->substr(0, 200)};
@@ -268,6 +284,8 @@ struct kills {
   std::string supervisor;
   /// Upstream processes killed ("upstream-NAME/process-I").
   std::vector<std::string> processes;
+  /// A stateless actor crashed ("stateless-I").
+  std::string actor;
   std::string problem; // why nothing was killed
   int status = 200;
 };
@@ -355,6 +373,35 @@ void strike(caf::event_based_actor* self, runtime& rt, const caf::actor& root,
           });
       return;
     }
+    case chaos_order::what::stateless:
+    case chaos_order::what::task: {
+      // the actor in slot `index`, or the one running the task now
+      std::string runner = "stateless-" + std::to_string(o.index);
+      if (o.target == chaos_order::what::task) {
+        std::lock_guard<std::mutex> guard{rt.tasks().mtx};
+        auto* t = rt.tasks().table.at(o.name);
+        runner = t != nullptr ? t->runner : std::string{};
+        if (t == nullptr) {
+          k.status = 404;
+          k.problem = "no such task";
+        } else if (runner.empty()) {
+          k.status = 409;
+          k.problem = "no actor runs that task now (it is "
+                      + std::string{protocol::status_name(t->status)} + ")";
+        }
+      }
+      if (k.status == 200) {
+        auto h = rt.stateless_actor(std::stoul(runner.substr(runner.find('-') + 1)));
+        if (!h) {
+          k.status = 409;
+          k.problem = runner + " is restarting";
+        } else {
+          crash(h, o.reason);
+          k.actor = runner;
+        }
+      }
+      break;
+    }
     case chaos_order::what::upstream_process:
     case chaos_order::what::upstream_processes: {
       auto& ups = rt.upstreams();
@@ -397,6 +444,8 @@ admin_answer render_kills(const kills& k, const chaos_order& o) {
   w.StartObject();
   if (!k.supervisor.empty()) {
     write_string(w, "supervisor", k.supervisor);
+  } else if (!k.actor.empty()) {
+    write_string(w, "actor", k.actor);
   } else if (!k.processes.empty()) {
     write_strings(w, "processes", k.processes);
   } else {
@@ -421,6 +470,7 @@ void log_kills(const kills& k, const chaos_order& o) {
     return;
   log::warn("chaos", {{"reason", o.reason},
                       {"killed", !k.supervisor.empty()   ? k.supervisor
+                                 : !k.actor.empty()      ? k.actor
                                  : !k.processes.empty() ? std::to_string(k.processes.size())
                                                             + " upstream processes"
                                                         : std::to_string(k.session_count)
@@ -600,6 +650,19 @@ admin_answer admin::metrics() {
         "Heap bytes allocated and not freed (the rest of the heap's resident "
         "memory is free space malloc keeps).",
         heap_in_use());
+  {
+    std::array<uint64_t, 5> by_status{};
+    {
+      std::lock_guard<std::mutex> guard{rt.tasks().mtx};
+      rt.tasks().table.for_each(
+        [&](const protocol::task& t) { ++by_status[static_cast<size_t>(t.status)]; });
+    }
+    p.family("mcpvisor_tasks", "gauge", "Tasks kept (tasks extension), by status.");
+    for (size_t i = 0; i < by_status.size(); ++i)
+      p.sample("mcpvisor_tasks",
+               "status=\"" + std::string{protocol::status_name(static_cast<protocol::task_status>(i))} + '"',
+               by_status[i]);
+  }
   upstream::render_metrics(p, rt.upstreams());
   if (auto* cl = node_.clustered())
     render_cluster_metrics(p, *cl);
@@ -650,6 +713,48 @@ admin_answer admin::upstreams() {
     w.EndObject();
   }
   w.EndArray();
+  w.EndObject();
+  return {200, std::move(out)};
+}
+
+admin_answer admin::tasks() {
+  auto& store = node_.rt().tasks();
+  std::string out;
+  string_sink sink{out};
+  json_writer w{sink};
+  std::map<std::string, uint64_t> by_runner;
+  w.StartObject();
+  w.Key("tasks");
+  w.StartArray();
+  {
+    std::lock_guard<std::mutex> guard{store.mtx};
+    store.table.for_each([&](const protocol::task& t) {
+      w.StartObject();
+      write_string(w, "taskId", t.id);
+      write_string(w, "status", protocol::status_name(t.status));
+      write_string(w, "tool", t.tool);
+      if (!t.owner.empty())
+        write_string(w, "owner", t.owner);
+      write_string(w, "createdAt", protocol::iso8601(t.created_ms));
+      write_string(w, "lastUpdatedAt", protocol::iso8601(t.updated_ms));
+      if (!t.status_message.empty())
+        write_string(w, "statusMessage", t.status_message);
+      write_uint(w, "rounds", t.rounds);
+      write_uint(w, "runs", t.runs);
+      write_bool(w, "replayable", t.replayable);
+      if (!t.runner.empty()) {
+        write_string(w, "runner", t.runner);
+        ++by_runner[t.runner];
+      }
+      w.EndObject();
+    });
+  }
+  w.EndArray();
+  w.Key("running_by_actor");
+  w.StartObject();
+  for (auto& [runner, n] : by_runner)
+    write_uint(w, runner, n);
+  w.EndObject();
   w.EndObject();
   return {200, std::move(out)};
 }

@@ -52,6 +52,10 @@ public:
   /// sessions and andon cord of each), forwarding and replication.
   admin_answer cluster();
 
+  /// Tasks of the tasks extension: each one's status, tool, rounds, runs
+  /// and the stateless actor running it, and how many each actor runs.
+  admin_answer tasks();
+
   /// The process answers.
   admin_answer health();
 

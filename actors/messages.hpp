@@ -104,6 +104,9 @@ struct event {
     migrate,
     /// Throw `text` (crash injection and tests).
     crash,
+    /// Run the task `text` again from its request: the actor that ran it
+    /// crashed (stateless actors only).
+    task,
     /// A request: a session answers with a description of itself as JSON
     /// (revision, client, requests in flight, mailbox depth) for the admin
     /// API; also a liveness probe. Other events are answered with nothing.

@@ -143,6 +143,14 @@ void metrics::render(std::string& out) const {
            connections_accepted.load(std::memory_order_relaxed));
   p.sample("mcpvisor_connections_total", "result=\"refused\"",
            connections_refused.load(std::memory_order_relaxed));
+  p.single("mcpvisor_tasks_run_again_total", "counter",
+           "Tasks run again from their request after the actor running them "
+           "crashed.",
+           tasks_run_again.load(std::memory_order_relaxed));
+  p.single("mcpvisor_stateless_run_again_total", "counter",
+           "Read-only or idempotent 2026-07-28 requests served again after "
+           "the actor serving them crashed.",
+           stateless_run_again.load(std::memory_order_relaxed));
 }
 
 flight::flight(metrics& m, session_load session, uint32_t share)

@@ -104,6 +104,11 @@ public:
   std::atomic<uint64_t> connections_accepted{0};
   /// Connections closed at once: over the limit or while the cord is pulled.
   std::atomic<uint64_t> connections_refused{0};
+  /// Tasks run again from their request after the actor running them
+  /// crashed.
+  std::atomic<uint64_t> tasks_run_again{0};
+  /// Stateless requests served again after the actor serving them crashed.
+  std::atomic<uint64_t> stateless_run_again{0};
 
   /// Appends the counters and histograms in Prometheus text format.
   void render(std::string& out) const;

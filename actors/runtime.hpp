@@ -26,6 +26,7 @@ namespace mcpvisor::actors {
 
 class upstream;
 class cluster;
+struct event;
 
 /// When the overload monitor pulls and releases the andon cord
 /// (docs/configuration.md, "Overload").
@@ -72,6 +73,8 @@ struct runtime_config {
   size_t max_calls_per_session = 64;
   /// Actors serving stateless (2026-07-28) requests.
   size_t stateless_actors = 4;
+  /// Tasks of the tasks extension: TTL, poll interval, limits.
+  protocol::task_limits tasks;
   andon_config andon;
 };
 
@@ -121,6 +124,17 @@ private:
   std::unique_ptr<slot[]> table_;
 };
 
+/// The tasks of the tasks extension (protocol/tasks.hpp) behind one lock.
+/// They live outside the actors that run them, so a task outlives a crash
+/// of its runner: it is run again or ends failed, never left working.
+struct task_store {
+  explicit task_store(protocol::task_limits limits) : table(limits) {
+    // nop
+  }
+  std::mutex mtx;
+  protocol::task_table table;
+};
+
 /// What every actor of the tree shares: configuration, the protocol engine's
 /// server context, routing tables, checkpoints, mailbox gauges, the handler
 /// pool and the change bus. Owned by the node; outlives every actor.
@@ -135,6 +149,7 @@ public:
       checkpoints_(cfg.tree.meta_shards, cfg.tree.shards_per_meta),
       shards_(cfg.tree.meta_shards, cfg.tree.shards_per_meta),
       workers_(srv != nullptr ? cfg.workers : 0, cfg.worker_queue),
+      tasks_(cfg.tasks),
       stateless_(std::make_unique<stateless_slot[]>(cfg.stateless_actors)) {
     // nop
   }
@@ -209,6 +224,28 @@ public:
   /// in its mailbox.
   bool send_stateless(size_t start, inbound_ptr& in);
 
+  /// Sends `e` to the first live stateless actor from slot `start` on;
+  /// false if none is live.
+  bool send_stateless(size_t start, event e);
+
+  task_store& tasks() noexcept {
+    return tasks_;
+  }
+
+  /// Keeps a request a crashed stateless actor had in flight, to run again,
+  /// until a stateless actor starts and takes it (`take_parked_stateless`).
+  void park_stateless(inbound_ptr in) {
+    std::lock_guard<std::mutex> guard{parked_mtx_};
+    parked_.push_back(std::move(in));
+  }
+
+  std::vector<inbound_ptr> take_parked_stateless() {
+    std::vector<inbound_ptr> out;
+    std::lock_guard<std::mutex> guard{parked_mtx_};
+    out.swap(parked_);
+    return out;
+  }
+
   void set_stateless_actor(size_t i, caf::actor a) {
     std::lock_guard<std::mutex> guard{stateless_[i].mtx};
     stateless_[i].actor = std::move(a);
@@ -270,6 +307,9 @@ private:
   supervision::andon_cord andon_;
   worker_pool workers_;
   change_bus bus_;
+  task_store tasks_;
+  std::mutex parked_mtx_;
+  std::vector<inbound_ptr> parked_;
   struct stateless_slot {
     mutable std::mutex mtx;
     caf::actor actor;

@@ -161,6 +161,8 @@ public:
         return {};
       case kind::crash:
         throw std::runtime_error(e.text);
+      case kind::task:
+        return {}; // tasks are run by the stateless actors
     }
     return {};
   }

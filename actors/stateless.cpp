@@ -29,7 +29,11 @@ class stateless_actor : public caf::event_based_actor {
 public:
   stateless_actor(caf::actor_config& cfg, runtime& rt, size_t slot,
                   supervision::mailbox_gauge* gauge)
-    : caf::event_based_actor(cfg), rt_(rt), slot_(slot), gauge_(gauge) {
+    : caf::event_based_actor(cfg),
+      rt_(rt),
+      slot_(slot),
+      gauge_(gauge),
+      runner_("stateless-" + std::to_string(slot)) {
     // nop
   }
 
@@ -39,6 +43,11 @@ public:
 
   caf::behavior make_behavior() override {
     supervision::keep_crash_text(this);
+    adopt_orphans();
+    // requests a crashed stateless actor left when no other one was live
+    for (auto& in : rt_.take_parked_stateless())
+      caf::anon_send(caf::actor_cast<caf::actor>(this), event_atom::value,
+                     event::of(std::move(in)));
     return {
       [this](event_atom, event& e) {
         observe();
@@ -56,6 +65,10 @@ public:
         auto it = calls_.find(e.call.get());
         if (it == calls_.end())
           return;
+        if (!it->second.task.empty()) {
+          finish_task(e.call, it->second, e.text);
+          return;
+        }
         if (!e.text.empty()) {
           // The handler crashed: answer its request, then let this actor be
           // restarted by its supervisor like any crashed worker.
@@ -71,9 +84,15 @@ public:
       }
       case event::kind::notify:
         for (auto& [ptr, c] : calls_)
-          if (ptr->id() == e.id)
-            emit(c, protocol::message_kind::notification, std::move(e.text),
-                 false, 0);
+          if (ptr->id() == e.id) {
+            if (!c.task.empty())
+              task_progress(c, e.text);
+            else
+              emit(c, protocol::message_kind::notification, e.text, false, 0);
+          }
+        return;
+      case event::kind::task:
+        resume_task(e.text);
         return;
       case event::kind::tick:
         if (tick_at_ && std::chrono::steady_clock::now() >= *tick_at_)
@@ -89,9 +108,22 @@ public:
   }
 
   void on_exit() override {
-    // every request this actor took or was sent gets its one answer
+    // every request this actor took or was sent gets its one answer, and
+    // every task it ran is run again elsewhere or ends failed
+    std::vector<inbound_ptr> again;
     for (auto& [ptr, c] : calls_) {
       c.link->cancel();
+      if (!c.task.empty()) {
+        orphan_task(c.task);
+        continue;
+      }
+      // a read-only or idempotent request nothing was sent for yet is
+      // served again by another stateless actor (or by this one's successor)
+      if (c.in != nullptr && ptr->replayable() && !c.streaming && !rt_.stopping()
+          && c.ch->alive()) {
+        again.push_back(std::move(c.in));
+        continue;
+      }
       emit(c, protocol::message_kind::error,
            protocol::encode_error(ptr->id(), protocol::errc::internal_error,
                                   restarted_text),
@@ -101,6 +133,11 @@ public:
     // nothing is sent here once the slot is clear: the mailbox then holds
     // all that is left to answer
     rt_.clear_stateless_actor_if(slot_, address());
+    for (auto& in : again) {
+      rt_.stats().stateless_run_again.fetch_add(1, std::memory_order_relaxed);
+      if (!rt_.send_stateless(slot_ + 1, in))
+        rt_.park_stateless(std::move(in));
+    }
     std::vector<inbound_ptr> waiting;
     drain_client_messages(*this, waiting);
     for (auto& in : waiting)
@@ -113,6 +150,11 @@ private:
     channel_ptr ch;
     std::shared_ptr<call_link> link;
     bool streaming = false;
+    /// The task this call does the work of (no channel: its outcome goes
+    /// to the task), or empty.
+    std::string task;
+    /// The request, to serve it again if this actor crashes first.
+    inbound_ptr in;
   };
 
   void observe() {
@@ -156,15 +198,218 @@ private:
                                   std::move(out.subscribe->uris)};
       rt_.bus().listen(in->ch, out.subscribe->id, std::move(f));
     }
-    for (auto& call : out.calls)
-      start(call, in->ch, in->msg->wants_progress());
+    if (out.task)
+      serve_task(*out.task, in->ch);
+    for (auto& call : out.calls) {
+      if (call->as_task())
+        create_task(call, in);
+      else
+        start(call, in, in->msg->wants_progress());
+    }
   }
 
-  void start(const call_ptr& call, const channel_ptr& ch, bool stream_now) {
+  // -- the tasks extension ------------------------------------------------------
+
+  /// tasks/get, tasks/update, tasks/cancel; an update that answered all
+  /// outstanding input runs the task's next round here.
+  void serve_task(const engine_output::task_request& req, const channel_ptr& ch) {
+    engine_output out;
+    call_ptr next;
+    {
+      auto& store = rt_.tasks();
+      std::lock_guard<std::mutex> guard{store.mtx};
+      next = protocol::serve_task_request(*rt_.server(), store.table, req,
+                                          protocol::unix_ms(), out);
+      if (next != nullptr)
+        if (auto* t = store.table.at(req.task_id))
+          t->runner = runner_;
+    }
+    in_flight first{nullptr, ch, nullptr, false, {}};
+    for (auto& m : out.messages)
+      emit(first, m.kind, std::move(m.json), m.final, m.http_status);
+    if (next != nullptr)
+      run_task_round(req.task_id, next);
+  }
+
+  /// A tools/call that runs as a task: the task is stored before the
+  /// client hears of it, then its first round starts.
+  void create_task(const call_ptr& call, const inbound_ptr& in) {
+    auto& msg = *in->msg;
+    auto request = protocol::encode_request(msg.id, "tools/call",
+                                            protocol::to_json(*msg.params));
+    std::string id;
+    std::string answer;
+    {
+      auto& store = rt_.tasks();
+      std::lock_guard<std::mutex> guard{store.mtx};
+      auto made = store.table.create(msg.who != nullptr ? msg.who->subject : std::string{},
+                                     call->target(), std::move(request),
+                                     call->replayable(), protocol::unix_ms());
+      if (made.t == nullptr) {
+        in->ch->send(reply::error(msg.id, protocol::errc::internal_error,
+                                  made.refusal, 429));
+        return;
+      }
+      made.t->who = msg.who;
+      made.t->call = call;
+      made.t->runner = runner_;
+      id = made.t->id;
+      answer = protocol::create_task_result(*made.t, rt_.server()->result_meta_json());
+    }
+    in->ch->send(reply{protocol::message_kind::result, 200,
+                       protocol::encode_result(msg.id, answer), {}});
+    run_task_round(id, call);
+  }
+
+  /// Runs one round of task `id` on a worker (or inline); its outcome goes
+  /// to the task when the round ends.
+  void run_task_round(const std::string& id, const call_ptr& call) {
     auto self = caf::actor_cast<caf::actor>(this);
+    auto link = std::make_shared<call_link>(self, call->id(), nullptr);
+    // progress reports become the task's status message
+    if (!call->context().has_progress_token())
+      call->context().set_progress_token(protocol::request_id{id});
+    {
+      auto& store = rt_.tasks();
+      std::lock_guard<std::mutex> guard{store.mtx};
+      auto* t = store.table.at(id);
+      if (t == nullptr || protocol::is_terminal(t->status) || t->call != call)
+        return;
+      t->stop = [link] { link->cancel(); };
+    }
+    auto& c = calls_[call.get()];
+    c = in_flight{call, nullptr, link, false, id};
+    if (call->where() == protocol::execution::inline_call) {
+      for (auto& n : run_inline(*call, link))
+        task_progress(c, n);
+      if (!call->deferred())
+        finish_task(call, c, {});
+      else
+        schedule_tick();
+      return;
+    }
+    if (!submit_call(rt_.workers(), call, link, self)) {
+      end_task(id, call, protocol::errc::internal_error, std::string{no_worker_text});
+      calls_.erase(call.get());
+      return;
+    }
+    schedule_tick();
+  }
+
+  /// A round of a task ended (`crash`: the text of an exception that
+  /// escaped the handler, which then crashes this actor as any handler
+  /// crash does).
+  void finish_task(const call_ptr& call, in_flight& c, const std::string& crash) {
+    auto id = c.task;
+    c.link->release();
+    calls_.erase(call.get());
+    if (!crash.empty()) {
+      end_task(id, call, protocol::errc::internal_error,
+               "the handler failed unexpectedly: " + crash);
+      throw std::runtime_error("handler of " + call->target()
+                               + " (task) crashed: " + crash);
+    }
+    auto& store = rt_.tasks();
+    std::lock_guard<std::mutex> guard{store.mtx};
+    if (auto* t = store.table.at(id))
+      protocol::finish_task_round(*rt_.server(), *t, *call, protocol::unix_ms());
+  }
+
+  /// Ends task `id` failed if `call` still does its work.
+  void end_task(const std::string& id, const call_ptr& call, int code,
+                const std::string& why) {
+    call->context().finish();
+    auto& store = rt_.tasks();
+    std::lock_guard<std::mutex> guard{store.mtx};
+    if (auto* t = store.table.at(id); t != nullptr && t->call == call)
+      protocol::task_table::fail(*t, code, why, protocol::unix_ms());
+  }
+
+  void task_progress(in_flight& c, const std::string& notification) {
+    auto text = protocol::progress_text(notification);
+    if (!text)
+      return;
+    auto& store = rt_.tasks();
+    std::lock_guard<std::mutex> guard{store.mtx};
+    if (auto* t = store.table.at(c.task); t != nullptr && t->call == c.call)
+      protocol::task_table::progress(*t, std::move(*text), protocol::unix_ms());
+  }
+
+  /// This actor stops with task `id`'s round in flight: a read-only or
+  /// idempotent task is run again from its request by another stateless
+  /// actor (or by the next one to start); any other ends failed, since
+  /// running it twice could do its work twice.
+  void orphan_task(const std::string& id) {
+    bool again = false;
+    {
+      auto& store = rt_.tasks();
+      std::lock_guard<std::mutex> guard{store.mtx};
+      auto* t = store.table.at(id);
+      if (t == nullptr || protocol::is_terminal(t->status))
+        return;
+      if (t->replayable && !rt_.stopping()) {
+        t->call.reset();
+        t->stop = nullptr;
+        t->runner.clear();
+        again = true;
+      } else {
+        protocol::task_table::fail(
+          *t, protocol::errc::internal_error,
+          rt_.stopping()
+            ? "the server stopped while the task ran"
+            : "the actor running the task crashed; the tool is neither "
+              "read-only nor idempotent, so it was not run again",
+          protocol::unix_ms());
+      }
+    }
+    if (again)
+      rt_.send_stateless(slot_ + 1, event::of(event::kind::task, id));
+  }
+
+  /// Takes over task `id` if it has no runner, and runs it from the start.
+  void resume_task(const std::string& id) {
+    call_ptr call;
+    {
+      auto& store = rt_.tasks();
+      std::lock_guard<std::mutex> guard{store.mtx};
+      auto* t = store.table.at(id);
+      if (t == nullptr || protocol::is_terminal(t->status) || !t->runner.empty()
+          || t->call != nullptr)
+        return;
+      call = protocol::rebuild_task_call(*rt_.server(), *t, protocol::unix_ms());
+      if (call == nullptr)
+        return;
+      t->call = call;
+      t->runner = runner_;
+      t->status = protocol::task_status::working;
+      ++t->runs;
+    }
+    rt_.stats().tasks_run_again.fetch_add(1, std::memory_order_relaxed);
+    run_task_round(id, call);
+  }
+
+  /// Tasks whose runner crashed when no other stateless actor was there
+  /// to take them.
+  void adopt_orphans() {
+    std::vector<std::string> orphans;
+    {
+      auto& store = rt_.tasks();
+      std::lock_guard<std::mutex> guard{store.mtx};
+      store.table.for_each([&](const protocol::task& t) {
+        if (!protocol::is_terminal(t.status) && t.runner.empty() && t.call == nullptr)
+          orphans.push_back(t.id);
+      });
+    }
+    for (auto& id : orphans)
+      resume_task(id);
+  }
+
+  void start(const call_ptr& call, const inbound_ptr& in, bool stream_now) {
+    auto self = caf::actor_cast<caf::actor>(this);
+    const auto& ch = in->ch;
     auto link = std::make_shared<call_link>(self, call->id(), ch);
     auto& c = calls_[call.get()];
-    c = in_flight{call, ch, link, false};
+    c = in_flight{call, ch, link, false, {}, call->replayable() ? in : nullptr};
     if (stream_now) {
       // the client asked for progress: a stream from the start
       c.streaming = true;
@@ -202,6 +447,12 @@ private:
         continue;
       }
       it->second.link->cancel();
+      if (!it->second.task.empty()) {
+        end_task(it->second.task, it->second.call, protocol::errc::internal_error,
+                 "the task's handler timed out");
+        it = calls_.erase(it);
+        continue;
+      }
       emit(it->second, protocol::message_kind::error,
            protocol::encode_error(it->first->id(), protocol::errc::internal_error,
                                   "the request timed out"),
@@ -244,11 +495,25 @@ private:
   runtime& rt_;
   size_t slot_;
   supervision::mailbox_gauge* gauge_;
+  std::string runner_;
   std::map<const protocol::pending_call*, in_flight> calls_;
   std::optional<std::chrono::steady_clock::time_point> tick_at_;
 };
 
 } // namespace
+
+bool runtime::send_stateless(size_t start, event e) {
+  auto n = cfg_.stateless_actors;
+  for (size_t k = 0; k < n; ++k) {
+    auto& s = stateless_[(start + k) % n];
+    std::lock_guard<std::mutex> guard{s.mtx};
+    if (s.actor) {
+      caf::anon_send(s.actor, event_atom::value, std::move(e));
+      return true;
+    }
+  }
+  return false;
+}
 
 bool runtime::send_stateless(size_t start, inbound_ptr& in) {
   auto n = cfg_.stateless_actors;

@@ -206,6 +206,18 @@ parse_result parse_command_line(int argc, char** argv, std::string_view tools) {
                  "actors serving stateless 2026-07-28 requests")
     ->capture_default_str()
     ->check(CLI::Range(1, 1024));
+  add_duration(app, "--task-ttl-ms", rt.tasks.ttl,
+               "a task stays readable this long after it was created; one "
+               "still running then is cancelled");
+  app.add_option("--max-tasks", rt.tasks.max_tasks,
+                 "tasks kept at most (running or finished); more are refused")
+    ->capture_default_str()
+    ->check(CLI::Range(size_t{1}, size_t{10000000}));
+  app.add_option("--max-tasks-per-client", rt.tasks.max_per_client,
+                 "tasks one client (token subject; all clients without a token "
+                 "together) may keep")
+    ->capture_default_str()
+    ->check(CLI::Range(size_t{1}, size_t{10000000}));
   app.add_option("--replay-events", rt.streams.replay_events,
                  "SSE events kept per session for resumption")
     ->capture_default_str();

@@ -45,6 +45,14 @@ struct tool_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// Thrown by a handler whose request cannot be served at all: answered
+/// with a JSON-RPC internal error (-32603) carrying the text, also by a
+/// tool (a task then ends `failed`, not `completed`). Unlike other
+/// exceptions it does not crash the actor.
+struct request_failure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 /// True if the capabilities object `caps` declares `capability`: a top-level
 /// key ("sampling") or a dotted path ("elicitation.url").
 bool has_capability(const json_value& caps, std::string_view capability);
@@ -345,6 +353,9 @@ public:
   }
   void set_client_capabilities(const json_value& caps);
   void set_progress_token(std::optional<request_id> token);
+  bool has_progress_token() const noexcept {
+    return progress_token_.has_value();
+  }
   void set_log_level(log_level lvl) noexcept {
     level_ = lvl;
   }

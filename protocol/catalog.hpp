@@ -30,6 +30,13 @@ namespace mcpvisor::protocol {
 /// that never block (an echo); it saves a thread hop.
 enum class execution : uint8_t { worker, inline_call };
 
+/// Whether a tools/call runs as a task of the tasks extension
+/// (io.modelcontextprotocol/tasks, 2026-07-28 requests only; see
+/// docs/protocol-support.md). `optional`: a task when the request declares
+/// the extension, an ordinary call otherwise. `required`: a request that
+/// does not declare it is refused (-32021).
+enum class task_support : uint8_t { forbidden, optional, required };
+
 using tool_handler = std::function<tool_result(call_context&)>;
 using read_handler = std::function<read_result(call_context&)>;
 using prompt_handler = std::function<prompt_result(call_context&)>;
@@ -71,6 +78,12 @@ struct tool_definition {
   /// Shown by tools/list; an unlisted tool can still be called (an
   /// upstream that is down answers with an error naming it).
   bool listed = true;
+  task_support tasks = task_support::forbidden;
+  /// With `tasks`: the input the handler asks for in a request's first
+  /// round is asked for by ordinary multi-round-trip results, and the task
+  /// begins with the request that brings the answers (what it asks for
+  /// after that, the task asks for).
+  bool input_before_task = false;
   tool_handler handler;
 };
 

@@ -1,5 +1,7 @@
 #include "protocol/engine.hpp"
 
+#include "protocol/auth.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -39,6 +41,7 @@ public:
   static bool& done(pending_call& c) { return c.done_; }
   static auto& deferred(pending_call& c) { return c.deferred_; }
   static bool& defer_called(pending_call& c) { return c.defer_called_; }
+  static bool& as_task(pending_call& c) { return c.as_task_; }
 };
 
 using A = engine_access;
@@ -88,6 +91,8 @@ void pending_call::run() {
       tool_out_ = tool_result::error(e.what());
     else
       error_text_ = e.what();
+  } catch (const request_failure& e) {
+    error_text_ = e.what();
   }
 }
 
@@ -186,9 +191,15 @@ call_context& deferred_round::context() {
 
 std::string server_context::capabilities_json(bool stateless) const {
   std::string out = R"({"tools":{"listChanged":true},)";
-  out += stateless ? R"("resources":{"subscribe":true,"listChanged":true},)"
-                   : R"("resources":{"subscribe":true,"listChanged":true},)";
-  out += R"("prompts":{"listChanged":true},"logging":{},"completions":{}})";
+  out += R"("resources":{"subscribe":true,"listChanged":true},)";
+  out += R"("prompts":{"listChanged":true},"logging":{},"completions":{})";
+  if (stateless) {
+    // the tasks extension is defined for 2026-07-28 only
+    out += R"(,"extensions":{)";
+    append_quoted(out, tasks_extension);
+    out += ":{}}";
+  }
+  out += '}';
   return out;
 }
 
@@ -597,6 +608,18 @@ std::shared_ptr<pending_call> call_tool(const scope& s, message& msg,
                data, s.stateless ? 400 : 0);
     return nullptr;
   }
+  // the tasks extension: a tool that runs only as a task needs a request
+  // that declares it (2026-07-28; it is not defined for sessions)
+  bool tasks_declared = s.stateless && declares_tasks(s.caps);
+  if (entry->def.tasks == task_support::required && !tasks_declared) {
+    push_error(out, msg.id,
+               s.stateless ? errc::missing_client_capability : errc::invalid_params,
+               "tool '" + entry->def.name
+                 + "' runs only as a task: the request must declare the "
+                 + std::string{tasks_extension} + " extension (2026-07-28)",
+               tasks_required_data(), s.stateless ? 400 : 0);
+    return nullptr;
+  }
   // arguments against the input schema (SEP-1303: a tool error, not a
   // protocol error, so the model can correct itself)
   if (!entry->input.accepts(arguments)) {
@@ -618,6 +641,12 @@ std::shared_ptr<pending_call> call_tool(const scope& s, message& msg,
   A::replayable(*call) = ann.read_only.value_or(false)
                          || ann.idempotent.value_or(false);
   A::ctx(*call)->set_deadline(clock_type::now() + entry->def.timeout);
+  // a task, unless the tool first asks for input by ordinary rounds and
+  // this request does not bring answers yet
+  bool answering = msg.param("inputResponses") != nullptr
+                   || msg.param("requestState") != nullptr;
+  A::as_task(*call) = tasks_declared && entry->def.tasks != task_support::forbidden
+                      && (!entry->def.input_before_task || answering);
   return call;
 }
 
@@ -1375,6 +1404,9 @@ std::optional<outgoing> check_headers(const server_context& srv,
     body_name = as_string(msg.param("name"));
   else if (msg.method == "resources/read")
     body_name = as_string(msg.param("uri"));
+  else if (msg.method == "tasks/get" || msg.method == "tasks/update"
+           || msg.method == "tasks/cancel")
+    body_name = as_string(msg.param("taskId"));
   if (body_name) {
     if (!h.has_name)
       return mismatch(id, "Mcp-Name header is missing");
@@ -1565,6 +1597,40 @@ void serve_stateless(const server_context& srv, message& msg,
                {}, 404);
     return;
   }
+  if (m == "tasks/get" || m == "tasks/update" || m == "tasks/cancel") {
+    if (!declares_tasks(caps)) {
+      push_error(out, msg.id, errc::missing_client_capability,
+                 std::string{m} + " needs the " + std::string{tasks_extension}
+                   + " extension declared in the request's clientCapabilities",
+                 tasks_required_data(), 400);
+      return;
+    }
+    auto task_id = string_param(msg, "taskId");
+    if (!task_id) {
+      push_error(out, msg.id, errc::invalid_params,
+                 std::string{m} + " needs params.taskId (a string)");
+      return;
+    }
+    engine_output::task_request r;
+    r.id = msg.id;
+    r.method = std::string{m};
+    r.task_id = std::string{*task_id};
+    if (msg.who != nullptr)
+      r.owner = msg.who->subject;
+    if (m == "tasks/update") {
+      auto* answers = msg.param("inputResponses");
+      if (answers == nullptr || !answers->IsObject()) {
+        push_error(out, msg.id, errc::invalid_params,
+                   "tasks/update needs params.inputResponses (an object)");
+        return;
+      }
+      for (auto& a : answers->GetObject())
+        r.answers.emplace_back(std::string{a.name.GetString(), a.name.GetStringLength()},
+                               to_json(a.value));
+    }
+    out.task = std::move(r);
+    return;
+  }
   size_t before = out.calls.size();
   dispatch(s, msg, out);
   for (size_t i = before; i < out.calls.size(); ++i) {
@@ -1638,6 +1704,153 @@ void finish_stateless(const server_context& srv, pending_call& call,
   o.stream = call.id();
   o.final = true;
   out.messages.push_back(std::move(o));
+}
+
+// -- the tasks extension ----------------------------------------------------------
+
+namespace {
+
+void push_encoded(engine_output& out, const request_id& id, std::string result) {
+  outgoing o;
+  o.json = encode_result(id, result);
+  o.stream = id;
+  o.final = true;
+  out.messages.push_back(std::move(o));
+}
+
+} // namespace
+
+std::shared_ptr<pending_call> serve_task_request(const server_context& srv,
+                                                 task_table& table,
+                                                 const engine_output::task_request& req,
+                                                 int64_t now_ms,
+                                                 engine_output& out) {
+  auto* t = table.find(req.task_id, req.owner, now_ms);
+  if (t == nullptr) {
+    std::string data = R"({"taskId":)";
+    append_quoted(data, req.task_id);
+    data += '}';
+    push_error(out, req.id, errc::invalid_params,
+               "unknown task: it does not exist, has expired, or belongs to "
+               "another client",
+               data);
+    return nullptr;
+  }
+  const auto& meta = srv.result_meta_json();
+  if (req.method == "tasks/get") {
+    push_encoded(out, req.id, get_task_result(*t, meta));
+    return nullptr;
+  }
+  if (req.method == "tasks/cancel") {
+    task_table::cancel(*t, now_ms);
+    push_encoded(out, req.id, task_ack(meta));
+    return nullptr;
+  }
+  // tasks/update: answers to outstanding requests go to the call's context
+  // (no round runs while a task waits for input)
+  auto call = t->call;
+  std::vector<std::pair<std::string, std::string>> taken;
+  for (auto& a : req.answers) {
+    bool outstanding = std::any_of(t->asks.begin(), t->asks.end(),
+                                   [&](auto& k) { return k.first == a.first; });
+    auto doc = outstanding ? parse_json(a.second) : std::nullopt;
+    if (!doc || !doc->IsObject())
+      continue; // not asked, answered already, or not a result: ignored
+    if (call != nullptr)
+      call->context().add_answer(a.first, *doc, false);
+    taken.push_back(a);
+  }
+  auto o = task_table::answer(*t, taken, now_ms);
+  push_encoded(out, req.id, task_ack(meta));
+  if (!o.resume || call == nullptr)
+    return nullptr;
+  // the next round has the tool's whole timeout again
+  A::ctx(*call)->set_deadline(clock_type::now() + A::tool(*call)->def.timeout);
+  return call;
+}
+
+void finish_task_round(const server_context& srv, task& t, pending_call& call,
+                       int64_t now_ms) {
+  if (call.deferred())
+    return;
+  auto& ctx = call.context();
+  if (is_terminal(t.status) || t.call.get() != &call) {
+    ctx.finish();
+    return;
+  }
+  ++t.rounds;
+  if (!A::error_text(call).empty()) {
+    ctx.finish();
+    task_table::fail(t, errc::internal_error, A::error_text(call), now_ms,
+                     A::error_data(call));
+    return;
+  }
+  if (needs_input(call)) {
+    if (!ctx.missing_capabilities().empty()) {
+      ctx.finish();
+      std::string data = R"({"requiredCapabilities":)";
+      data += required_capabilities(ctx.missing_capabilities());
+      data += '}';
+      task_table::fail(t, errc::missing_client_capability,
+                       "the task needs a client capability that its request "
+                       "did not declare: "
+                         + ctx.missing_capabilities().front(),
+                       now_ms, data);
+      return;
+    }
+    std::vector<std::pair<std::string, std::string>> asks;
+    for (auto& ask : ctx.pending()) {
+      std::string r = R"({"method":)";
+      append_quoted(r, ask.request.method());
+      r += R"(,"params":)";
+      r += ask.request.params_json();
+      r += '}';
+      asks.emplace_back(ask.key, std::move(r));
+    }
+    if (!task_table::need_input(t, std::move(asks), now_ms)) {
+      ctx.finish();
+      task_table::fail(t, errc::internal_error,
+                       "the tool asked for input it had been given already",
+                       now_ms);
+    }
+    return;
+  }
+  ctx.finish();
+  auto result = encode_outcome(call);
+  if (auto limit = srv.config().max_result_bytes; result.size() > limit) {
+    task_table::fail(t, errc::internal_error,
+                     "the result is too large to keep: "
+                       + std::to_string(result.size())
+                       + " bytes encoded, the limit is " + std::to_string(limit),
+                     now_ms);
+    return;
+  }
+  add_member(result, "resultType", R"("complete")");
+  task_table::complete(t, std::move(result), now_ms);
+}
+
+std::shared_ptr<pending_call> rebuild_task_call(const server_context& srv,
+                                                task& t, int64_t now_ms) {
+  message msg;
+  std::shared_ptr<pending_call> call;
+  if (!decode(t.request, msg, srv.config().limits)) {
+    msg.who = t.who;
+    engine_output o;
+    serve_stateless(srv, msg, nullptr, o);
+    if (o.calls.size() == 1 && o.calls.front()->as_task())
+      call = o.calls.front();
+  }
+  if (call == nullptr) {
+    task_table::fail(t, errc::internal_error,
+                     "the task could not be run again: its tool is no longer "
+                     "available",
+                     now_ms);
+    return nullptr;
+  }
+  for (auto& [key, value] : t.answers)
+    if (auto doc = parse_json(value))
+      call->context().add_answer(key, *doc, false);
+  return call;
 }
 
 std::string listen_notification(const request_id& subscription,

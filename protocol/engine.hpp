@@ -17,6 +17,7 @@
 #include "protocol/jsonrpc.hpp"
 #include "protocol/revision.hpp"
 #include "protocol/seal.hpp"
+#include "protocol/tasks.hpp"
 
 /// The sans-I/O MCP engine. It is fed decoded messages and tells its caller
 /// what to send, which handlers to run, and when a session ends. It never
@@ -154,6 +155,13 @@ public:
     return deferred_.load(std::memory_order_acquire);
   }
 
+  /// A 2026-07-28 tools/call answered with a task (tasks extension): the
+  /// runtime creates the task, answers with it, and hands each finished
+  /// round to `finish_task_round` instead of answering the request.
+  bool as_task() const noexcept {
+    return as_task_;
+  }
+
 private:
   friend class engine_access;
   friend class deferred_round;
@@ -188,6 +196,7 @@ private:
   /// on whichever thread ends it.
   std::atomic<bool> deferred_{false};
   bool defer_called_ = false;
+  bool as_task_ = false;
 };
 
 /// What the engine asks its caller to do after a message.
@@ -207,12 +216,26 @@ struct engine_output {
   /// Requests the client cancelled (notifications/cancelled on a stateless
   /// channel such as stdio): the runtime cancels their calls.
   std::vector<request_id> cancels;
+  /// A tasks/get, tasks/update or tasks/cancel that passed the checks:
+  /// the runtime serves it with `serve_task_request` under its table's
+  /// lock.
+  struct task_request {
+    request_id id;
+    std::string method;
+    std::string task_id;
+    /// The token's subject, or empty: tasks are found only by their owner.
+    std::string owner;
+    /// tasks/update: (key, encoded answer).
+    std::vector<std::pair<std::string, std::string>> answers;
+  };
+  std::optional<task_request> task;
 
   void clear() {
     messages.clear();
     calls.clear();
     subscribe.reset();
     cancels.clear();
+    task.reset();
   }
 };
 
@@ -371,6 +394,30 @@ void finish_stateless(const server_context& srv, pending_call& call,
 std::optional<outgoing> check_headers(const server_context& srv,
                                       const message& msg,
                                       const mcp_headers& headers);
+
+// -- the tasks extension ----------------------------------------------------------
+
+/// Serves a task request against `table` (the caller holds its lock).
+/// Returns the task's call when tasks/update answered all its input: the
+/// caller runs its next round.
+std::shared_ptr<pending_call> serve_task_request(const server_context& srv,
+                                                 task_table& table,
+                                                 const engine_output::task_request& req,
+                                                 int64_t now_ms,
+                                                 engine_output& out);
+
+/// Records the outcome of a finished round of task `t` (the caller holds
+/// the table's lock): completed, failed, or waiting for input. A round of
+/// a task that ended meanwhile (cancelled, expired) is dropped.
+void finish_task_round(const server_context& srv, task& t, pending_call& call,
+                       int64_t now_ms);
+
+/// The call of task `t` built again from its request, to run it from the
+/// start after a crash of the actor that ran it; the answers the client
+/// gave are given to it again. Null if the request no longer makes a call
+/// (the tool is gone): the task has then failed.
+std::shared_ptr<pending_call> rebuild_task_call(const server_context& srv,
+                                                task& t, int64_t now_ms);
 
 /// Encodes a notification for a subscriptions/listen stream.
 std::string listen_notification(const request_id& subscription,

@@ -3,6 +3,7 @@
 // src/scenarios/server/): names, content shapes, delays, server-to-client
 // requests and the 2026-07-28 multi-round-trip tools.
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 
@@ -362,6 +363,98 @@ std::optional<std::string> add_tools(catalog& cat) {
   return std::nullopt;
 }
 
+/// The tools the tasks extension's scenarios call (io.modelcontextprotocol/
+/// tasks, 2026-07-28).
+std::optional<std::string> add_task_tools(catalog& cat) {
+  std::vector<tool_definition> tools;
+  tools.push_back(tool("greet", "Greets by name (never a task)",
+                       [](call_context& ctx) {
+                         return tool_result::text("Hello, " + std::string{ctx.arg_string("name")}
+                                                  + "!");
+                       },
+                       R"j({"type":"object","properties":{"name":{"type":"string"}}})j"));
+  auto slow = tool(
+    "slow_compute", "Sleeps `seconds` and reports progress; a task when the client allows",
+    [](call_context& ctx) -> tool_result {
+      auto* s = find_member(&ctx.arguments(), "seconds");
+      int seconds = s != nullptr && s->IsInt() ? std::clamp(s->GetInt(), 0, 600) : 1;
+      for (int i = 0; i < seconds * 10; ++i) {
+        if (i % 10 == 0)
+          ctx.progress(i / 10, seconds, "computing");
+        if (!ctx.sleep_for(100ms))
+          throw request_failure("slow_compute was cancelled");
+      }
+      return tool_result::text("computed " + std::string{ctx.arg_string("label")} + " in "
+                               + std::to_string(seconds) + " s");
+    },
+    R"j({"type":"object","properties":{"seconds":{"type":"integer","minimum":0},"label":{"type":"string"}}})j");
+  slow.tasks = task_support::optional;
+  slow.timeout = std::chrono::minutes{11};
+  tools.push_back(std::move(slow));
+  auto failing = tool("failing_job", "Runs only as a task and ends with a tool error",
+                      [](call_context& ctx) -> tool_result {
+                        ctx.sleep_for(1s);
+                        return tool_result::error("failing_job failed, as it always does");
+                      });
+  failing.tasks = task_support::required;
+  tools.push_back(std::move(failing));
+  auto broken = tool("protocol_error_job", "A task that fails with a JSON-RPC error",
+                     [](call_context& ctx) -> tool_result {
+                       ctx.sleep_for(200ms);
+                       throw request_failure("protocol_error_job failed with a protocol error");
+                     });
+  broken.tasks = task_support::required;
+  tools.push_back(std::move(broken));
+  auto confirm = tool(
+    "confirm_delete", "Asks the client to confirm before it deletes a file (a task)",
+    [](call_context& ctx) -> tool_result {
+      std::string file{ctx.arg_string("filename")};
+      auto a = ctx.ask("confirm", input_request::elicit_form(
+                                    "Delete " + file + "?",
+                                    R"j({"type":"object","properties":{"confirm":{"type":"boolean"}}})j"));
+      if (!a)
+        return ctx.input_required();
+      auto* yes = find_member(find_member(a->result, "content"), "confirm");
+      bool confirmed = yes != nullptr && yes->IsBool() && yes->GetBool();
+      return tool_result::text(confirmed ? "deleted " + file : "kept " + file);
+    },
+    R"j({"type":"object","properties":{"filename":{"type":"string"}}})j");
+  confirm.tasks = task_support::optional;
+  tools.push_back(std::move(confirm));
+  auto multi = tool(
+    "multi_input", "Asks two questions at once (a task)",
+    [](call_context& ctx) -> tool_result {
+      constexpr auto schema
+        = R"j({"type":"object","properties":{"name":{"type":"string"},"confirm":{"type":"boolean"}}})j";
+      auto first = ctx.ask("first", input_request::elicit_form("First question", schema));
+      auto second = ctx.ask("second", input_request::elicit_form("Second question", schema));
+      if (!first || !second)
+        return ctx.input_required();
+      return tool_result::text("answers: " + answer_field(*first, "name") + ", "
+                               + answer_field(*second, "name"));
+    });
+  multi.tasks = task_support::optional;
+  tools.push_back(std::move(multi));
+  auto composed = tool(
+    "test_tool_with_task",
+    "Asks for a name by multi-round-trip requests, then runs as a task",
+    [](call_context& ctx) -> tool_result {
+      auto a = ctx.ask("user_name", input_request::elicit_form(
+                                      "What is your name?", name_schema("name")));
+      if (!a)
+        return ctx.input_required();
+      ctx.sleep_for(200ms);
+      return tool_result::text("Hello from the task, " + answer_field(*a, "name"));
+    });
+  composed.tasks = task_support::required;
+  composed.input_before_task = true;
+  tools.push_back(std::move(composed));
+  for (auto& t : tools)
+    if (auto err = cat.add_tool(std::move(t)))
+      return err;
+  return std::nullopt;
+}
+
 /// A tool that is added and removed by the change triggers, so that list
 /// changes are real changes, not just notifications.
 tool_definition dynamic_tool() {
@@ -578,6 +671,8 @@ std::optional<std::string> add_prompts(catalog& cat) {
 
 std::optional<std::string> add_conformance_set(catalog& cat, tool_set& set) {
   if (auto err = add_tools(cat))
+    return err;
+  if (auto err = add_task_tools(cat))
     return err;
   if (auto err = add_triggers(cat))
     return err;

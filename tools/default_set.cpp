@@ -60,6 +60,7 @@ tool_definition countdown() {
   t.input_schema
     = R"({"type":"object","properties":{"seconds":{"type":"integer","minimum":1,"maximum":60}},"required":["seconds"],"additionalProperties":false})";
   t.annotations = {"Countdown", true, false, true, false};
+  t.tasks = task_support::optional;
   t.timeout = std::chrono::seconds{90};
   t.handler = [](call_context& ctx) {
     int seconds = ctx.arguments()["seconds"].GetInt();

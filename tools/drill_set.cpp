@@ -48,9 +48,11 @@ tool_definition sleep() {
   t.name = "sleep";
   t.title = "Sleep";
   t.description = "Waits `ms` milliseconds on a worker thread and says so. "
-                  "Read-only: after a session restart it is run again.";
+                  "Read-only: after a session restart it is run again, and "
+                  "so is its task after its runner crashed.";
   t.input_schema = ms_schema;
   t.annotations = {"Sleep", true, false, true, false};
+  t.tasks = task_support::optional;
   t.handler = [](call_context& ctx) {
     if (!wait_ms(ctx))
       return tool_result::error("cancelled");
@@ -67,9 +69,10 @@ tool_definition bump() {
                   "whole server shares and returns its new value. Neither "
                   "read-only nor idempotent: after a session restart it is "
                   "not run again, its caller gets the restarted-session "
-                  "error.";
+                  "error (a task of it ends failed).";
   t.input_schema = ms_schema;
   t.annotations = {"Bump", false, false, false, false};
+  t.tasks = task_support::optional;
   t.handler = [](call_context& ctx) {
     static std::atomic<uint64_t> counter{0};
     if (!wait_ms(ctx))

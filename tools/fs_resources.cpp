@@ -6,11 +6,15 @@
 #include <climits>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "tools/tool_sets.hpp"
 #include "protocol/path.hpp"
@@ -140,6 +144,61 @@ read_result read_file(const std::string& root, call_context& ctx) {
   return r;
 }
 
+/// The file_hash tool: SHA-256 of a file under the root, read in 1 MiB
+/// pieces with progress, cancellable; a task when the client allows.
+tool_definition file_hash(const std::string& root) {
+  tool_definition t;
+  t.name = "file_hash";
+  t.title = "File hash";
+  t.description = "Computes the SHA-256 of a file under the files root (a "
+                  "file:// URI), reading it piece by piece and reporting "
+                  "progress. Runs as a task for clients that allow it "
+                  "(2026-07-28 with the tasks extension).";
+  t.input_schema
+    = R"({"type":"object","properties":{"uri":{"type":"string","description":"file:// URI of the file"}},"required":["uri"],"additionalProperties":false})";
+  t.annotations = {"File hash", true, false, true, false};
+  t.tasks = task_support::optional;
+  t.timeout = std::chrono::minutes{30};
+  t.handler = [root](call_context& ctx) -> tool_result {
+    struct stat st {};
+    int fd = open_regular(root, ctx.arg_string("uri"), nullptr, &st);
+    if (fd < 0)
+      throw tool_error("no file under the files root has that URI");
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> md{EVP_MD_CTX_new(),
+                                                               &EVP_MD_CTX_free};
+    EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr);
+    std::vector<char> piece(1 << 20);
+    uint64_t total = static_cast<uint64_t>(st.st_size);
+    uint64_t done = 0;
+    for (;;) {
+      auto n = ::read(fd, piece.data(), piece.size());
+      if (n <= 0)
+        break;
+      EVP_DigestUpdate(md.get(), piece.data(), static_cast<size_t>(n));
+      done += static_cast<uint64_t>(n);
+      ctx.progress(static_cast<double>(done), static_cast<double>(total), "bytes hashed");
+      if (ctx.cancelled()) {
+        ::close(fd);
+        throw request_failure("cancelled after " + std::to_string(done) + " bytes");
+      }
+    }
+    ::close(fd);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(md.get(), digest, &len);
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string text;
+    for (unsigned i = 0; i < len; ++i) {
+      text += hex[digest[i] >> 4];
+      text += hex[digest[i] & 15];
+    }
+    auto r = tool_result::text(text);
+    r.structured = R"({"sha256":")" + text + R"(","bytes":)" + std::to_string(done) + "}";
+    return r;
+  };
+  return t;
+}
+
 } // namespace
 
 std::optional<std::string> add_file_resources(catalog& cat,
@@ -173,6 +232,8 @@ std::optional<std::string> add_file_resources(catalog& cat,
     return out;
   };
   if (auto err = cat.add_resource_template(std::move(t)))
+    return err;
+  if (auto err = cat.add_tool(file_hash(root)))
     return err;
   std::error_code ec;
   size_t listed = 0;

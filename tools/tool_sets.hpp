@@ -54,7 +54,9 @@ std::optional<std::string> add_drill_set(protocol::catalog& cat,
 /// A read-only file-system resource provider rooted at `root`: a template
 /// `file://{+path}` whose reads never leave the root (no `..`, encoded
 /// forms, absolute paths elsewhere, or symlinks pointing out), and one
-/// listed resource per regular file (up to `max_listed`).
+/// listed resource per regular file (up to `max_listed`); and the tool
+/// `file_hash` (SHA-256 of one of them, with progress, a task when the
+/// client allows).
 std::optional<std::string> add_file_resources(protocol::catalog& cat,
                                               const std::string& root,
                                               size_t max_listed = 1000);

@@ -84,6 +84,8 @@ admin_route route_admin(std::string_view method, std::string_view target) {
     return only(get, admin_op::upstreams, "GET");
   if (path == "/admin/cluster")
     return only(get, admin_op::cluster, "GET");
+  if (path == "/admin/tasks")
+    return only(get, admin_op::tasks, "GET");
   if (path == "/admin/tree") {
     if (!get)
       return refused(405, "method not allowed", "GET");

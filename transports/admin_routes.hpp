@@ -25,6 +25,7 @@ enum class admin_op : uint8_t {
   shard,
   upstreams,
   cluster,
+  tasks,
 };
 
 struct admin_route {

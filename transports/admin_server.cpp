@@ -198,6 +198,8 @@ private:
         return answer(api.upstreams());
       case admin_op::cluster:
         return answer(api.cluster());
+      case admin_op::tasks:
+        return answer(api.tasks());
       case admin_op::andon_get:
         return answer(api.andon());
       case admin_op::andon_set:
