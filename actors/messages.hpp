@@ -1,6 +1,8 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,6 +60,10 @@ struct inbound {
   /// times, or is answered (`refuse`).
   uint8_t attempts = 0;
 
+  /// While its tools/call waits for the run of its idempotency key: until
+  /// when it may wait (see actors/keyed_calls.hpp).
+  std::optional<std::chrono::steady_clock::time_point> keyed_wait_until;
+
   /// Answers a request or stream that cannot be served with `status` and
   /// `why`; notifications, responses and DELETEs need no answer.
   void refuse(int status, std::string_view why);
@@ -107,6 +113,9 @@ struct event {
     /// Run the task `text` again from its request: the actor that ran it
     /// crashed (stateless actors only).
     task,
+    /// Serve request `in` again: its call waits for the run of its
+    /// idempotency key (its stream, if any, is open already).
+    again,
     /// A request: a session answers with a description of itself as JSON
     /// (revision, client, requests in flight, mailbox depth) for the admin
     /// API; also a liveness probe. Other events are answered with nothing.

@@ -75,6 +75,8 @@ struct runtime_config {
   size_t stateless_actors = 4;
   /// Tasks of the tasks extension: TTL, poll interval, limits.
   protocol::task_limits tasks;
+  /// Idempotency keys of tools/call: TTL and how many are kept.
+  protocol::idempotency_limits idempotency;
   andon_config andon;
 };
 
@@ -135,6 +137,16 @@ struct task_store {
   protocol::task_table table;
 };
 
+/// Idempotency keys and the answers of their runs (protocol/idempotency.hpp)
+/// behind one lock, outside the actors: a retry after a crash finds them.
+struct idempotency_store {
+  explicit idempotency_store(protocol::idempotency_limits limits) : table(limits) {
+    // nop
+  }
+  std::mutex mtx;
+  protocol::idempotency_table table;
+};
+
 /// What every actor of the tree shares: configuration, the protocol engine's
 /// server context, routing tables, checkpoints, mailbox gauges, the handler
 /// pool and the change bus. Owned by the node; outlives every actor.
@@ -150,6 +162,7 @@ public:
       shards_(cfg.tree.meta_shards, cfg.tree.shards_per_meta),
       workers_(srv != nullptr ? cfg.workers : 0, cfg.worker_queue),
       tasks_(cfg.tasks),
+      idempotency_(cfg.idempotency),
       stateless_(std::make_unique<stateless_slot[]>(cfg.stateless_actors)) {
     // nop
   }
@@ -232,6 +245,10 @@ public:
     return tasks_;
   }
 
+  idempotency_store& idempotency() noexcept {
+    return idempotency_;
+  }
+
   /// Keeps a request a crashed stateless actor had in flight, to run again,
   /// until a stateless actor starts and takes it (`take_parked_stateless`).
   void park_stateless(inbound_ptr in) {
@@ -308,6 +325,7 @@ private:
   worker_pool workers_;
   change_bus bus_;
   task_store tasks_;
+  idempotency_store idempotency_;
   std::mutex parked_mtx_;
   std::vector<inbound_ptr> parked_;
   struct stateless_slot {

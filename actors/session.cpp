@@ -11,6 +11,7 @@
 #include <caf/exit_reason.hpp>
 
 #include "actors/call_link.hpp"
+#include "actors/keyed_calls.hpp"
 #include "actors/cluster.hpp"
 #include "actors/log.hpp"
 #include "actors/messages.hpp"
@@ -44,6 +45,9 @@ struct session_state {
     std::shared_ptr<call_link> link;
     inbound_ptr in;
     bool replay = false;
+    /// It has an idempotency key: a crash does not stop it, so that its
+    /// answer is stored for a retry.
+    bool keyed = false;
   };
   std::unordered_map<request_id, flight, protocol::request_id_hash> flights;
   /// The message being handled, the inline call running, and the call
@@ -163,6 +167,10 @@ public:
         throw std::runtime_error(e.text);
       case kind::task:
         return {}; // tasks are run by the stateless actors
+      case kind::again:
+        if (st_ != nullptr && st_->engine.initialized())
+          run(e.in);
+        return {};
     }
     return {};
   }
@@ -206,7 +214,8 @@ public:
     }
     if (st_ != nullptr) {
       for (auto& [id, f] : st_->flights)
-        f.link->cancel();
+        if (!f.keyed || for_good)
+          f.link->cancel();
       if (st_->watched)
         rt_.bus().forget(caf::actor_cast<caf::actor>(this));
     }
@@ -675,6 +684,8 @@ private:
   }
 
   void start(const call_ptr& call) {
+    if (!call->idempotency_key().empty() && !start_keyed(call))
+      return;
     if (st_->current != nullptr && st_->current->orphan && !call->replayable()
         && st_->flights.count(call->id()) == 0) {
       // it was sent to a node that died before it answered: as after a
@@ -692,6 +703,7 @@ private:
                                            call->id(), nullptr);
       f.in = st_->current;
       f.replay = call->replayable();
+      f.keyed = !call->idempotency_key().empty();
     }
     auto& link = f.link;
     if (call->where() == protocol::execution::inline_call) {
@@ -709,10 +721,34 @@ private:
     }
     if (!submit_call(rt_.workers(), call, link,
                      caf::actor_cast<caf::actor>(this))) {
+      if (!call->idempotency_key().empty())
+        forget_keyed(rt_, call);
       engine_output out;
       st_->engine.cancel(call->id(), no_worker_text, false, out);
       route(out);
     }
+  }
+
+  /// A call with an idempotency key: false if it is answered without
+  /// running (a stored answer, an error) or waits for the run in progress
+  /// of its key (its request is served again a little later).
+  bool start_keyed(const call_ptr& call) {
+    reply answer;
+    auto verdict = actors::start_keyed(rt_, call, answer);
+    if (verdict == keyed_start::run)
+      return true;
+    engine_output out;
+    st_->engine.cancel(call->id(), {}, true, out);
+    auto& in = st_->current;
+    if (verdict == keyed_start::wait && in != nullptr && may_wait(*in, call, answer)) {
+      auto again = event::of(event::kind::again);
+      again.in = in;
+      caf::delayed_anon_send(caf::actor_cast<caf::actor>(this), keyed_poll,
+                             event_atom::value, std::move(again));
+      return false;
+    }
+    emit(call->id(), answer.kind, std::move(answer.json), true);
+    return false;
   }
 
   /// A timer for the earliest deadline; a later call with an earlier

@@ -10,6 +10,7 @@
 #include <caf/event_based_actor.hpp>
 
 #include "actors/call_link.hpp"
+#include "actors/keyed_calls.hpp"
 #include "actors/messages.hpp"
 #include "actors/runtime.hpp"
 #include "actors/session.hpp"
@@ -94,6 +95,9 @@ public:
       case event::kind::task:
         resume_task(e.text);
         return;
+      case event::kind::again:
+        serve(e.in);
+        return;
       case event::kind::tick:
         if (tick_at_ && std::chrono::steady_clock::now() >= *tick_at_)
           tick_at_.reset();
@@ -112,7 +116,9 @@ public:
     // every task it ran is run again elsewhere or ends failed
     std::vector<inbound_ptr> again;
     for (auto& [ptr, c] : calls_) {
-      c.link->cancel();
+      // a keyed call runs on, so that a retry finds its answer
+      if (ptr->idempotency_key().empty() || rt_.stopping())
+        c.link->cancel();
       if (!c.task.empty()) {
         orphan_task(c.task);
         continue;
@@ -201,11 +207,32 @@ private:
     if (out.task)
       serve_task(*out.task, in->ch);
     for (auto& call : out.calls) {
+      if (!call->idempotency_key().empty() && !start_keyed(call, in))
+        continue;
       if (call->as_task())
         create_task(call, in);
       else
         start(call, in, in->msg->wants_progress());
     }
+  }
+
+  /// A call with an idempotency key: false if it is answered without
+  /// running (a stored answer, an error) or waits for the run in progress
+  /// of its key (its request is served again a little later).
+  bool start_keyed(const call_ptr& call, const inbound_ptr& in) {
+    reply answer;
+    auto verdict = actors::start_keyed(rt_, call, answer);
+    if (verdict == keyed_start::run)
+      return true;
+    if (verdict == keyed_start::wait && may_wait(*in, call, answer)) {
+      auto again = event::of(event::kind::again);
+      again.in = in;
+      delayed_anon_send(caf::actor_cast<caf::actor>(this), keyed_poll,
+                        event_atom::value, std::move(again));
+      return false;
+    }
+    in->ch->send(std::move(answer));
+    return false;
   }
 
   // -- the tasks extension ------------------------------------------------------
@@ -246,6 +273,8 @@ private:
                                      call->target(), std::move(request),
                                      call->replayable(), protocol::unix_ms());
       if (made.t == nullptr) {
+        if (!call->idempotency_key().empty())
+          forget_keyed(rt_, call);
         in->ch->send(reply::error(msg.id, protocol::errc::internal_error,
                                   made.refusal, 429));
         return;
@@ -254,10 +283,12 @@ private:
       made.t->call = call;
       made.t->runner = runner_;
       id = made.t->id;
-      answer = protocol::create_task_result(*made.t, rt_.server()->result_meta_json());
+      answer = protocol::encode_result(
+        msg.id, protocol::create_task_result(*made.t, rt_.server()->result_meta_json()));
     }
-    in->ch->send(reply{protocol::message_kind::result, 200,
-                       protocol::encode_result(msg.id, answer), {}});
+    if (!call->idempotency_key().empty())
+      finish_keyed(rt_, call, answer);
+    in->ch->send(reply{protocol::message_kind::result, 200, answer, {}});
     run_task_round(id, call);
   }
 
@@ -428,6 +459,8 @@ private:
       return;
     }
     if (!submit_call(rt_.workers(), call, link, self)) {
+      if (!call->idempotency_key().empty())
+        forget_keyed(rt_, call);
       ch->send(reply::error(call->id(), protocol::errc::internal_error,
                             no_worker_text, 503));
       calls_.erase(call.get());

@@ -218,6 +218,14 @@ parse_result parse_command_line(int argc, char** argv, std::string_view tools) {
                  "together) may keep")
     ->capture_default_str()
     ->check(CLI::Range(size_t{1}, size_t{10000000}));
+  add_duration(app, "--idempotency-ttl-ms", rt.idempotency.ttl,
+               "an idempotency key and the answer of its run are kept this "
+               "long");
+  app.add_option("--max-idempotency-keys", rt.idempotency.max_keys,
+                 "idempotency keys kept at most (the oldest finished one "
+                 "makes room)")
+    ->capture_default_str()
+    ->check(CLI::Range(size_t{1}, size_t{100000000}));
   app.add_option("--replay-events", rt.streams.replay_events,
                  "SSE events kept per session for resumption")
     ->capture_default_str();

@@ -1,5 +1,8 @@
 #include "protocol/call_context.hpp"
 
+#include "protocol/engine.hpp"
+#include "protocol/seal.hpp"
+
 #include <algorithm>
 
 namespace mcpvisor::protocol {
@@ -149,6 +152,24 @@ void call_context::set_progress_token(std::optional<request_id> token) {
 void call_context::set_uri(std::string uri, uri_template::variables vars) {
   uri_ = std::move(uri);
   uri_vars_ = std::move(vars);
+}
+
+std::string elicitation_id(const request_id& call, std::string_view key) {
+  return base64url_encode(sha256(call.to_json() + std::string{key})).substr(0, 22);
+}
+
+std::string call_context::elicitation_id(std::string_view key) const {
+  auto call = call_.lock();
+  return call != nullptr ? protocol::elicitation_id(call->id(), key) : std::string{};
+}
+
+void call_context::elicitation_complete(std::string_view key) {
+  if (is_stateless(rev_) || call_.expired())
+    return;
+  std::string p = R"({"elicitationId":)";
+  append_quoted(p, elicitation_id(key));
+  p += '}';
+  send(encode_notification("notifications/elicitation/complete", p));
 }
 
 void call_context::send(std::string json) {

@@ -53,6 +53,9 @@ struct request_failure : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// The elicitationId of the URL-mode elicitation a call asks as `key`.
+std::string elicitation_id(const request_id& call, std::string_view key);
+
 /// True if the capabilities object `caps` declares `capability`: a top-level
 /// key ("sampling") or a dotted path ("elicitation.url").
 bool has_capability(const json_value& caps, std::string_view capability);
@@ -314,6 +317,16 @@ public:
   input_required_t input_required() const noexcept {
     return {};
   }
+
+  /// Tells the client that the out-of-band interaction of the URL-mode
+  /// elicitation asked as `key` has completed
+  /// (notifications/elicitation/complete, 2025-11-25 sessions; nothing in
+  /// 2026-07-28, which has no such notification).
+  void elicitation_complete(std::string_view key);
+
+  /// The elicitationId the URL-mode elicitation asked as `key` carries (to
+  /// put in the URL, so that the out-of-band step can be matched to it).
+  std::string elicitation_id(std::string_view key) const;
 
   // -- answering later ----------------------------------------------------------
 

@@ -42,6 +42,9 @@ public:
   static auto& deferred(pending_call& c) { return c.deferred_; }
   static bool& defer_called(pending_call& c) { return c.defer_called_; }
   static bool& as_task(pending_call& c) { return c.as_task_; }
+  static std::string& idem_key(pending_call& c) { return c.idem_key_; }
+  static std::string& idem_digest(pending_call& c) { return c.idem_digest_; }
+  static auto& round_end(pending_call& c) { return c.round_end_; }
 };
 
 using A = engine_access;
@@ -94,6 +97,8 @@ void pending_call::run() {
   } catch (const request_failure& e) {
     error_text_ = e.what();
   }
+  if (round_end_ && !deferred_.load(std::memory_order_acquire))
+    round_end_(*this);
 }
 
 void pending_call::set_outcome(tool_result r) {
@@ -149,6 +154,8 @@ void end_round(const std::shared_ptr<deferred_round::state>& st, F set) {
     A::error_text(call) = e.what();
   }
   A::deferred(call).store(false, std::memory_order_release);
+  if (A::round_end(call))
+    A::round_end(call)(call);
   st->io->resume(st->call);
 }
 
@@ -608,6 +615,17 @@ std::shared_ptr<pending_call> call_tool(const scope& s, message& msg,
                data, s.stateless ? 400 : 0);
     return nullptr;
   }
+  // an idempotency key: a non-empty string of bounded length
+  std::optional<std::string_view> key;
+  if (auto* k = find_member(msg.meta(), idempotency_meta_key)) {
+    key = as_string(k);
+    if (!key || key->empty() || key->size() > max_idempotency_key) {
+      push_error(out, msg.id, errc::invalid_params,
+                 std::string{idempotency_meta_key} + " must be a string of 1 to "
+                   + std::to_string(max_idempotency_key) + " characters");
+      return nullptr;
+    }
+  }
   // the tasks extension: a tool that runs only as a task needs a request
   // that declares it (2026-07-28; it is not defined for sessions)
   bool tasks_declared = s.stateless && declares_tasks(s.caps);
@@ -647,6 +665,14 @@ std::shared_ptr<pending_call> call_tool(const scope& s, message& msg,
                    || msg.param("requestState") != nullptr;
   A::as_task(*call) = tasks_declared && entry->def.tasks != task_support::forbidden
                       && (!entry->def.input_before_task || answering);
+  if (key) {
+    auto& k = A::idem_key(*call);
+    k = s.stateless ? "client:" + (msg.who != nullptr ? msg.who->subject : std::string{})
+                    : "session:" + std::string{s.session};
+    k += '\n';
+    k += *key;
+    A::idem_digest(*call) = call_digest(*call);
+  }
   return call;
 }
 
@@ -1082,10 +1108,9 @@ void session::send_asks(pending_call& call, engine_output& out) {
     std::string params = ask.request.params_json();
     if (ask.request.is_url_elicitation()) {
       // 2025-11-25 URL mode needs an elicitationId
-      add_member(params, "elicitationId",
-                 "\"" + base64url_encode(sha256(call.id().to_json() + ask.key))
-                   .substr(0, 22)
-                   + "\"");
+      std::string id;
+      append_quoted(id, elicitation_id(call.id(), ask.key));
+      add_member(params, "elicitationId", id);
     }
     outgoing o;
     o.json = encode_request(rid, ask.request.method(), params);
@@ -1851,6 +1876,21 @@ std::shared_ptr<pending_call> rebuild_task_call(const server_context& srv,
     if (auto doc = parse_json(value))
       call->context().add_answer(key, *doc, false);
   return call;
+}
+
+std::optional<std::string> round_answer(const server_context& srv,
+                                        pending_call& call) {
+  if (call.deferred() || needs_input(call))
+    return std::nullopt;
+  auto& ctx = call.context();
+  scope s{srv, ctx.protocol_revision(), call.stateless(),
+          &ctx.client_capabilities(), log_level::off, {}};
+  engine_output out;
+  complete_round(s, call, out);
+  for (auto& m : out.messages)
+    if (m.final)
+      return std::move(m.json);
+  return std::nullopt;
 }
 
 std::string listen_notification(const request_id& subscription,

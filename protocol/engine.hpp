@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -16,6 +17,7 @@
 #include "protocol/catalog.hpp"
 #include "protocol/jsonrpc.hpp"
 #include "protocol/revision.hpp"
+#include "protocol/idempotency.hpp"
 #include "protocol/seal.hpp"
 #include "protocol/tasks.hpp"
 
@@ -162,6 +164,22 @@ public:
     return as_task_;
   }
 
+  /// A tools/call with an idempotency key (protocol/idempotency.hpp): its
+  /// scope and key, or empty; and the digest of what it calls (tool and
+  /// arguments), which a retry with the same key must match.
+  const std::string& idempotency_key() const noexcept {
+    return idem_key_;
+  }
+  const std::string& idempotency_digest() const noexcept {
+    return idem_digest_;
+  }
+
+  /// Called on the thread that ends each round (after `run`, or when a
+  /// deferred round ends), before the runtime hears of it.
+  void on_round_end(std::function<void(pending_call&)> f) {
+    round_end_ = std::move(f);
+  }
+
 private:
   friend class engine_access;
   friend class deferred_round;
@@ -197,6 +215,9 @@ private:
   std::atomic<bool> deferred_{false};
   bool defer_called_ = false;
   bool as_task_ = false;
+  std::string idem_key_;
+  std::string idem_digest_;
+  std::function<void(pending_call&)> round_end_;
 };
 
 /// What the engine asks its caller to do after a message.
@@ -418,6 +439,12 @@ void finish_task_round(const server_context& srv, task& t, pending_call& call,
 /// (the tool is gone): the task has then failed.
 std::shared_ptr<pending_call> rebuild_task_call(const server_context& srv,
                                                 task& t, int64_t now_ms);
+
+/// The JSON-RPC response a finished round of `call` makes (its result or
+/// error, as the engine would send it), or nullopt if the round asked for
+/// input or has not ended. Safe on the thread that ran the round.
+std::optional<std::string> round_answer(const server_context& srv,
+                                        pending_call& call);
 
 /// Encodes a notification for a subscriptions/listen stream.
 std::string listen_notification(const request_id& subscription,

@@ -351,6 +351,25 @@ std::optional<std::string> add_tools(catalog& cat) {
       ctx.progress(50, 100, "halfway");
       return tool_result::text("Streaming complete");
     }));
+  tools.push_back(tool(
+    "test_elicitation_url_complete",
+    "URL-mode elicitation (2025-11-25): sends the user to a sign-in page and, "
+    "once the out-of-band step is done, notifies elicitation/complete",
+    [](call_context& ctx) -> tool_result {
+      auto a = ctx.ask("sign_in", input_request::elicit_url(
+                                    "Sign in to continue",
+                                    "https://sign-in.example.invalid/authorize?state="
+                                      + ctx.elicitation_id("sign_in")));
+      if (!a)
+        return ctx.input_required();
+      auto action = as_string(find_member(a->result, "action")).value_or("cancel");
+      if (action != "accept")
+        return tool_result::text("sign-in " + std::string{action});
+      // the out-of-band step (here: a moment standing in for it) is done
+      ctx.sleep_for(100ms);
+      ctx.elicitation_complete("sign_in");
+      return tool_result::text("signed in");
+    }));
   tools.push_back(tool("test_logging_tool", "Diagnostic logging validator tool",
                        [](call_context& ctx) {
                          ctx.log(log_level::info,

@@ -12,7 +12,7 @@ import { startServer, stopServer } from './support.mjs';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Http } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioClientTransport as V1Stdio } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { ElicitRequestSchema, CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ElicitRequestSchema, CreateMessageRequestSchema, ElicitationCompleteNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { Client as V2Client, StreamableHTTPClientTransport as V2Http } from '@modelcontextprotocol/client';
 
 const BIN = process.env.MCPVISOR_BIN ?? 'build/mcpvisor';
@@ -85,6 +85,23 @@ test('sdk 1.32 over HTTP: an elicitation and a sampling round', async () => {
   assert.match(e.content[0].text, /Ada/);
   const s = await c.client.callTool({ name: 'test_sampling', arguments: { prompt: 'Capital?' } });
   assert.equal(s.content[0].text, 'LLM response: Paris');
+  await v1Close(c);
+});
+
+test('sdk 1.32 over HTTP: URL-mode elicitation, then notifications/elicitation/complete', async () => {
+  const c = await v1Connect(conformance.url, { elicitation: { url: {} } });
+  let asked;
+  c.client.setRequestHandler(ElicitRequestSchema, async (req) => {
+    asked = req.params;
+    return { action: 'accept' };
+  });
+  const completed = new Promise((resolve) =>
+    c.client.setNotificationHandler(ElicitationCompleteNotificationSchema, (n) => resolve(n.params)));
+  const r = await c.client.callTool({ name: 'test_elicitation_url_complete', arguments: {} });
+  assert.equal(r.content[0].text, 'signed in');
+  assert.equal(asked.mode, 'url');
+  assert.ok(asked.url.endsWith(`state=${asked.elicitationId}`));
+  assert.equal((await completed).elicitationId, asked.elicitationId);
   await v1Close(c);
 });
 

@@ -356,3 +356,60 @@ TEST_CASE("engine: a task run again after a crash gets the answers it was given"
 }
 
 } // TEST_SUITE
+
+TEST_SUITE("idempotency keys") {
+
+TEST_CASE("a key runs once: wait while running, replay when done, conflict on other calls") {
+  idempotency_table table;
+  using v = idempotency_table::verdict;
+  CHECK(table.begin("s\nk", "d1", 0).v == v::run);
+  CHECK(table.begin("s\nk", "d1", 1).v == v::wait);
+  CHECK(table.begin("s\nk", "d2", 1).v == v::conflict);
+  table.finish("s\nk", R"({"jsonrpc":"2.0","id":7,"result":{"content":[]}})", 2);
+  auto again = table.begin("s\nk", "d1", 3);
+  CHECK(again.v == v::replay);
+  auto doc = parse(answer_again(again.answer, "9"));
+  CHECK(doc["id"].GetInt() == 9);
+  CHECK(doc["result"].HasMember("content"));
+  // another scope is another key
+  CHECK(table.begin("t\nk", "d1", 3).v == v::run);
+  // a run refused before it started leaves nothing behind
+  table.forget("t\nk");
+  CHECK(table.begin("t\nk", "d1", 4).v == v::run);
+}
+
+TEST_CASE("keys expire after the TTL; a full table drops the oldest finished key") {
+  idempotency_limits lim;
+  lim.ttl = std::chrono::milliseconds{5000};
+  lim.max_keys = 2;
+  idempotency_table table{lim};
+  using v = idempotency_table::verdict;
+  CHECK(table.begin("a", "d", 1000).v == v::run);
+  CHECK(table.begin("b", "d", 1001).v == v::run);
+  CHECK(table.begin("c", "d", 1002).v == v::full); // both still running
+  table.finish("a", "{}", 1003);
+  CHECK(table.begin("c", "d", 1004).v == v::run); // "a" made room
+  CHECK(table.begin("a", "d", 1005).v == v::full);
+  CHECK(table.expire(6100) == 2);
+  CHECK(table.begin("a", "d", 6101).v == v::run);
+}
+
+TEST_CASE("engine: the key is read from _meta, checked, and scoped") {
+  fixture f;
+  auto keyed_call = [](int id, std::string_view key_json) {
+    return R"({"jsonrpc":"2.0","id":)" + std::to_string(id)
+           + R"(,"method":"tools/call","params":{"name":"work","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"dev.mcpvisor/idempotencyKey":)"
+           + std::string{key_json} + "}}}";
+  };
+  auto keyed = f.send(keyed_call(1, R"("abc")"));
+  REQUIRE(keyed.calls.size() == 1);
+  CHECK(keyed.calls.front()->idempotency_key() == "client:\nabc");
+  CHECK_FALSE(keyed.calls.front()->idempotency_digest().empty());
+  for (auto bad : {R"(42)", R"("")"}) {
+    auto out = f.send(keyed_call(2, bad));
+    REQUIRE(out.messages.size() == 1);
+    CHECK(error_code(parse(out.messages.front().json)) == errc::invalid_params);
+  }
+}
+
+} // TEST_SUITE
