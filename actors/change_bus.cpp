@@ -76,6 +76,28 @@ void change_bus::publish(protocol::catalog_change what, std::string_view uri) {
     ch->event({}, protocol::message_kind::notification, std::move(json));
 }
 
+void change_bus::publish_task(const std::string& task_id, const std::string& owner,
+                              const std::string& params) {
+  std::vector<std::pair<channel_ptr, std::string>> events;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    for (auto& l : listeners_) {
+      auto& ids = l.filter.task_ids;
+      if (l.filter.owner != owner || std::find(ids.begin(), ids.end(), task_id) == ids.end())
+        continue;
+      std::string p = params;
+      std::string meta = R"({"io.modelcontextprotocol/subscriptionId":)";
+      meta += l.id.to_json();
+      meta += '}';
+      protocol::add_member(p, "_meta", meta);
+      events.emplace_back(l.ch, protocol::encode_notification("notifications/tasks", p));
+    }
+  }
+  for (auto& [ch, json] : events)
+    if (ch->alive())
+      ch->event({}, protocol::message_kind::notification, std::move(json));
+}
+
 void change_bus::keepalive() {
   std::lock_guard<std::mutex> guard{mtx_};
   listeners_.erase(std::remove_if(listeners_.begin(), listeners_.end(),

@@ -31,6 +31,9 @@ public:
     bool prompts = false;
     bool resources = false;
     std::vector<std::string> uris;
+    std::vector<std::string> task_ids;
+    /// Whose tasks it may hear of (the token's subject, or empty).
+    std::string owner;
   };
 
   /// A subscriptions/listen stream on `ch`, id `subscription`.
@@ -39,6 +42,11 @@ public:
 
   /// Called by the catalog (any thread).
   void publish(protocol::catalog_change what, std::string_view uri);
+
+  /// A task's status changed: notifications/tasks with `params` (see
+  /// protocol::task_notification_params) on the streams listening to it.
+  void publish_task(const std::string& task_id, const std::string& owner,
+                    const std::string& params);
 
   /// Sends an SSE comment on every listen stream so idle intermediaries
   /// keep them open; drops streams whose clients left.

@@ -201,7 +201,9 @@ private:
     if (out.subscribe) {
       change_bus::listen_filter f{out.subscribe->tools, out.subscribe->prompts,
                                   out.subscribe->resources,
-                                  std::move(out.subscribe->uris)};
+                                  std::move(out.subscribe->uris),
+                                  std::move(out.subscribe->task_ids),
+                                  std::move(out.subscribe->owner)};
       rt_.bus().listen(in->ch, out.subscribe->id, std::move(f));
     }
     if (out.task)
@@ -254,8 +256,27 @@ private:
     in_flight first{nullptr, ch, nullptr, false, {}};
     for (auto& m : out.messages)
       emit(first, m.kind, std::move(m.json), m.final, m.http_status);
+    announce(req.task_id);
     if (next != nullptr)
       run_task_round(req.task_id, next);
+  }
+
+  /// notifications/tasks to the streams listening to task `id`, if its
+  /// status changed since the last one.
+  void announce(const std::string& id) {
+    std::string owner;
+    std::string params;
+    {
+      auto& store = rt_.tasks();
+      std::lock_guard<std::mutex> guard{store.mtx};
+      auto* t = store.table.at(id);
+      if (t == nullptr || t->status == t->announced)
+        return;
+      t->announced = t->status;
+      owner = t->owner;
+      params = protocol::task_notification_params(*t);
+    }
+    rt_.bus().publish_task(id, owner, params);
   }
 
   /// A tools/call that runs as a task: the task is stored before the
@@ -340,20 +361,26 @@ private:
       throw std::runtime_error("handler of " + call->target()
                                + " (task) crashed: " + crash);
     }
-    auto& store = rt_.tasks();
-    std::lock_guard<std::mutex> guard{store.mtx};
-    if (auto* t = store.table.at(id))
-      protocol::finish_task_round(*rt_.server(), *t, *call, protocol::unix_ms());
+    {
+      auto& store = rt_.tasks();
+      std::lock_guard<std::mutex> guard{store.mtx};
+      if (auto* t = store.table.at(id))
+        protocol::finish_task_round(*rt_.server(), *t, *call, protocol::unix_ms());
+    }
+    announce(id);
   }
 
   /// Ends task `id` failed if `call` still does its work.
   void end_task(const std::string& id, const call_ptr& call, int code,
                 const std::string& why) {
     call->context().finish();
-    auto& store = rt_.tasks();
-    std::lock_guard<std::mutex> guard{store.mtx};
-    if (auto* t = store.table.at(id); t != nullptr && t->call == call)
-      protocol::task_table::fail(*t, code, why, protocol::unix_ms());
+    {
+      auto& store = rt_.tasks();
+      std::lock_guard<std::mutex> guard{store.mtx};
+      if (auto* t = store.table.at(id); t != nullptr && t->call == call)
+        protocol::task_table::fail(*t, code, why, protocol::unix_ms());
+    }
+    announce(id);
   }
 
   void task_progress(in_flight& c, const std::string& notification) {
@@ -395,6 +422,8 @@ private:
     }
     if (again)
       rt_.send_stateless(slot_ + 1, event::of(event::kind::task, id));
+    else
+      announce(id);
   }
 
   /// Takes over task `id` if it has no runner, and runs it from the start.

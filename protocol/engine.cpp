@@ -1566,6 +1566,21 @@ void serve_stateless(const server_context& srv, message& msg,
     l.tools = flag("toolsListChanged");
     l.prompts = flag("promptsListChanged");
     l.resources = flag("resourcesListChanged");
+    if (auto* ids = find_member(filter, "taskIds"); ids != nullptr && ids->IsArray()
+                                                    && ids->Size() > 0) {
+      if (!declares_tasks(caps)) {
+        push_error(out, msg.id, errc::missing_client_capability,
+                   "listening to tasks needs the " + std::string{tasks_extension}
+                     + " extension declared in the request's clientCapabilities",
+                   tasks_required_data(), 400);
+        return;
+      }
+      for (auto& id : ids->GetArray())
+        if (id.IsString() && l.task_ids.size() < srv.config().max_subscriptions)
+          l.task_ids.emplace_back(id.GetString(), id.GetStringLength());
+      if (msg.who != nullptr)
+        l.owner = msg.who->subject;
+    }
     if (auto* uris = find_member(filter, "resourceSubscriptions");
         uris != nullptr && uris->IsArray()) {
       auto snap = srv.cat().current();
@@ -1596,6 +1611,17 @@ void serve_stateless(const server_context& srv, message& msg,
         if (i > 0)
           honored += ',';
         append_quoted(honored, l.uris[i]);
+      }
+      honored += ']';
+    }
+    if (!l.task_ids.empty()) {
+      if (honored.size() > 1)
+        honored += ',';
+      honored += R"("taskIds":[)";
+      for (size_t i = 0; i < l.task_ids.size(); ++i) {
+        if (i > 0)
+          honored += ',';
+        append_quoted(honored, l.task_ids[i]);
       }
       honored += ']';
     }

@@ -232,6 +232,10 @@ struct engine_output {
     bool prompts = false;
     bool resources = false;
     std::vector<std::string> uris;
+    /// Tasks whose status changes are sent (notifications/tasks), and
+    /// whose they must be (the token's subject, or empty).
+    std::vector<std::string> task_ids;
+    std::string owner;
   };
   std::optional<listen> subscribe;
   /// Requests the client cancelled (notifications/cancelled on a stateless

@@ -243,9 +243,10 @@ std::string create_task_result(const task& t, std::string_view meta_json) {
   return out;
 }
 
-std::string get_task_result(const task& t, std::string_view meta_json) {
-  std::string out = R"({"resultType":"complete",)";
-  task_fields(out, t);
+namespace {
+
+/// What a task's status shows besides its fields.
+void task_detail(std::string& out, const task& t) {
   switch (t.status) {
     case task_status::input_required:
       out += R"(,"inputRequests":{)";
@@ -269,8 +270,24 @@ std::string get_task_result(const task& t, std::string_view meta_json) {
     default:
       break;
   }
+}
+
+} // namespace
+
+std::string get_task_result(const task& t, std::string_view meta_json) {
+  std::string out = R"({"resultType":"complete",)";
+  task_fields(out, t);
+  task_detail(out, t);
   out += R"(,"_meta":)";
   out += meta_json;
+  out += '}';
+  return out;
+}
+
+std::string task_notification_params(const task& t) {
+  std::string out = "{";
+  task_fields(out, t);
+  task_detail(out, t);
   out += '}';
   return out;
 }

@@ -88,6 +88,8 @@ struct task {
   /// Opaque name of what runs the task now (the runtime's actor), for the
   /// admin view; empty while it waits for input.
   std::string runner;
+  /// The status last announced by notifications/tasks.
+  task_status announced = task_status::working;
 };
 
 /// What tasks/update did.
@@ -180,6 +182,10 @@ std::string create_task_result(const task& t, std::string_view meta_json);
 /// GetTaskResult: the task's fields, and its result, error or input
 /// requests as its status has them.
 std::string get_task_result(const task& t, std::string_view meta_json);
+
+/// The params of notifications/tasks for `t` (its fields and result, error
+/// or input requests), without `_meta`.
+std::string task_notification_params(const task& t);
 
 /// The empty acknowledgement of tasks/update and tasks/cancel.
 std::string task_ack(std::string_view meta_json);

@@ -2,8 +2,8 @@
 // binary over HTTP: tasks that outlive a crash of the actor running them
 // (run again when read-only or idempotent, failed otherwise), stateless
 // requests served again after such a crash, a chaos drill with tasks in
-// flight, the admin view, limits per client, and the default set's
-// long-running tool as a task. MCPVISOR_BIN names the binary.
+// flight, status notifications, the admin view, limits per client, and the
+// default set's long-running tool as a task. MCPVISOR_BIN names the binary.
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -132,6 +132,40 @@ test('chaos drill: stateless actors crash again and again while tasks run; none 
   // the server still serves tasks
   const fresh = await rpc(s, 'tools/call', { name: 'sleep', arguments: { ms: 10 } });
   assert.equal((await terminal(s, fresh.result.taskId)).status, 'completed');
+});
+
+test('task status notifications on a subscriptions/listen stream', async () => {
+  const s = await start(['--tools', 'drill']);
+  const created = await rpc(s, 'tools/call', { name: 'sleep', arguments: { ms: 800 } });
+  const id = created.result.taskId;
+  const listen = (caps) => fetch(s.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'subscriptions/listen' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 'sub-1', method: 'subscriptions/listen', params: { notifications: { taskIds: [id] }, _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': caps } } }),
+  });
+  const refused = await (await listen({})).json();
+  assert.equal(refused.error.code, -32021);
+  const r = await listen(EXT);
+  const reader = r.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  const events = [];
+  while (!events.some((e) => e.method === 'notifications/tasks')) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value);
+    const lines = text.split('\n');
+    text = lines.pop();
+    for (const l of lines) if (l.startsWith('data: ')) events.push(JSON.parse(l.slice(6)));
+  }
+  await reader.cancel();
+  const ack = events.find((e) => e.method === 'notifications/subscriptions/acknowledged');
+  assert.deepEqual(ack.params.notifications.taskIds, [id]);
+  const n = events.find((e) => e.method === 'notifications/tasks');
+  assert.equal(n.params.taskId, id);
+  assert.equal(n.params.status, 'completed');
+  assert.equal(n.params.result.content[0].text, 'slept');
+  assert.equal(n.params._meta['io.modelcontextprotocol/subscriptionId'], 'sub-1');
 });
 
 test('admin view, cancellation, limits per client, and the default set as tasks', async () => {
