@@ -13,6 +13,7 @@ void call_link::send(std::string json) {
   }
   auto e = event::of(event::kind::notify, std::move(json));
   e.id = id_;
+  e.source = this;
   caf::anon_send(owner_, event_atom::value, std::move(e));
 }
 

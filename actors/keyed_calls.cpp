@@ -22,9 +22,10 @@ keyed_start start_keyed(runtime& rt, const call_ptr& call, reply& answer) {
           std::lock_guard<std::mutex> guard{st.mtx};
           if (a)
             st.table.finish(c.idempotency_key(), std::move(*a), protocol::unix_ms());
-          else if (c.stateless())
-            // a 2026-07-28 round that asks for input ends the request: the
-            // retry that brings the answers runs under the same key
+          else if (c.stateless() || c.crashed())
+            // a 2026-07-28 round that asks for input ends the request (the
+            // retry that brings the answers runs under the same key); a
+            // crashed handler gave no answer
             st.table.forget(c.idempotency_key());
         });
       return keyed_start::run;
@@ -66,10 +67,10 @@ void finish_keyed(runtime& rt, const call_ptr& call, std::string answer) {
   store.table.finish(call->idempotency_key(), std::move(answer), protocol::unix_ms());
 }
 
-void forget_keyed(runtime& rt, const call_ptr& call) {
+void forget_keyed(runtime& rt, const std::string& key) {
   auto& store = rt.idempotency();
   std::lock_guard<std::mutex> guard{store.mtx};
-  store.table.forget(call->idempotency_key());
+  store.table.forget(key);
 }
 
 } // namespace mcpvisor::actors

@@ -32,8 +32,10 @@ bool may_wait(inbound& in, const call_ptr& call, reply& answer);
 /// Stores `answer` under the key of `call` (a task's CreateTaskResult).
 void finish_keyed(runtime& rt, const call_ptr& call, std::string answer);
 
-/// The run of `call` was refused before it started: a retry runs it.
-void forget_keyed(runtime& rt, const call_ptr& call);
+/// The run under `key` (a call's idempotency_key()) ended without an
+/// answer, or was refused before it started: a retry runs it. Nothing
+/// happens to a key whose answer is stored.
+void forget_keyed(runtime& rt, const std::string& key);
 
 /// How long an actor waits before asking again about a key in progress.
 constexpr std::chrono::milliseconds keyed_poll{50};

@@ -55,8 +55,11 @@ struct keep_client_messages {
   caf::intrusive::task_result operator()(const Key&, const Queue&,
                                          caf::mailbox_element& x) {
     auto& content = x.content();
+    // also a request that waited for its idempotency key (stateless)
     if (content.match_elements<event_atom, event>()
-        && content.get_as<event>(1).what == event::kind::client)
+        && (content.get_as<event>(1).what == event::kind::client
+            || content.get_as<event>(1).what == event::kind::again)
+        && content.get_as<event>(1).in != nullptr)
       out.push_back(content.get_as<event>(1).in);
     else
       bounce(x);

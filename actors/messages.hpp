@@ -124,6 +124,8 @@ struct event {
 
   kind what = kind::tick;
   inbound_ptr in;
+  /// notify: the call_link that sent it.
+  const void* source = nullptr;
   call_ptr call;
   protocol::request_id id;
   std::string text;

@@ -48,6 +48,11 @@ struct session_state {
     /// It has an idempotency key: a crash does not stop it, so that its
     /// answer is stored for a retry.
     bool keyed = false;
+    /// Keyed, and another request's run of its key is in progress: it has
+    /// not started and asks again every `keyed_poll`.
+    call_ptr waiting;
+    /// The idempotency key this call runs under (set when it starts).
+    std::string owned_key;
   };
   std::unordered_map<request_id, flight, protocol::request_id_hash> flights;
   /// The message being handled, the inline call running, and the call
@@ -168,8 +173,8 @@ public:
       case kind::task:
         return {}; // tasks are run by the stateless actors
       case kind::again:
-        if (st_ != nullptr && st_->engine.initialized())
-          run(e.in);
+        if (st_ != nullptr)
+          retry_keyed(e.id);
         return {};
     }
     return {};
@@ -625,6 +630,10 @@ private:
     for (auto it = st_->flights.begin(); it != st_->flights.end();) {
       if (!st_->engine.in_flight(it->first)) {
         it->second.link->cancel();
+        // a keyed run that ended without an answer (cancelled, timed out)
+        // lets a retry run (nothing happens if its answer is stored)
+        if (!it->second.owned_key.empty())
+          forget_keyed(rt_, it->second.owned_key);
         it = st_->flights.erase(it);
       } else {
         ++it;
@@ -684,8 +693,7 @@ private:
   }
 
   void start(const call_ptr& call) {
-    if (!call->idempotency_key().empty() && !start_keyed(call))
-      return;
+    bool first = st_->flights.count(call->id()) == 0;
     if (st_->current != nullptr && st_->current->orphan && !call->replayable()
         && st_->flights.count(call->id()) == 0) {
       // it was sent to a node that died before it answered: as after a
@@ -705,6 +713,8 @@ private:
       f.replay = call->replayable();
       f.keyed = !call->idempotency_key().empty();
     }
+    if (first && f.keyed && !start_keyed(call, f))
+      return;
     auto& link = f.link;
     if (call->where() == protocol::execution::inline_call) {
       st_->running = call->id();
@@ -721,34 +731,52 @@ private:
     }
     if (!submit_call(rt_.workers(), call, link,
                      caf::actor_cast<caf::actor>(this))) {
-      if (!call->idempotency_key().empty())
-        forget_keyed(rt_, call);
       engine_output out;
       st_->engine.cancel(call->id(), no_worker_text, false, out);
       route(out);
     }
   }
 
-  /// A call with an idempotency key: false if it is answered without
-  /// running (a stored answer, an error) or waits for the run in progress
-  /// of its key (its request is served again a little later).
-  bool start_keyed(const call_ptr& call) {
+  /// The first round of a call with an idempotency key: false if it is
+  /// answered without running (a stored answer, an error), or waits for
+  /// the run in progress of its key (`f.waiting`; it stays in flight, so a
+  /// crash or its deadline answers it as any call, and asks again every
+  /// `keyed_poll`).
+  bool start_keyed(const call_ptr& call, session_state::flight& f) {
     reply answer;
-    auto verdict = actors::start_keyed(rt_, call, answer);
-    if (verdict == keyed_start::run)
-      return true;
+    switch (actors::start_keyed(rt_, call, answer)) {
+      case keyed_start::run:
+        f.waiting = nullptr;
+        f.owned_key = call->idempotency_key();
+        return true;
+      case keyed_start::wait: {
+        f.waiting = call;
+        auto again = event::of(event::kind::again);
+        again.id = call->id();
+        caf::delayed_anon_send(caf::actor_cast<caf::actor>(this), keyed_poll,
+                               event_atom::value, std::move(again));
+        return false;
+      }
+      case keyed_start::answered:
+        break;
+    }
+    f.waiting = nullptr;
     engine_output out;
     st_->engine.cancel(call->id(), {}, true, out);
-    auto& in = st_->current;
-    if (verdict == keyed_start::wait && in != nullptr && may_wait(*in, call, answer)) {
-      auto again = event::of(event::kind::again);
-      again.in = in;
-      caf::delayed_anon_send(caf::actor_cast<caf::actor>(this), keyed_poll,
-                             event_atom::value, std::move(again));
-      return false;
-    }
     emit(call->id(), answer.kind, std::move(answer.json), true);
     return false;
+  }
+
+  /// A keyed call that waits asks again.
+  void retry_keyed(const request_id& id) {
+    auto it = st_->flights.find(id);
+    if (it == st_->flights.end() || it->second.waiting == nullptr)
+      return;
+    auto call = it->second.waiting;
+    if (start_keyed(call, it->second))
+      start(call);
+    engine_output none;
+    route(none);
   }
 
   /// A timer for the earliest deadline; a later call with an earlier

@@ -84,8 +84,9 @@ public:
         return;
       }
       case event::kind::notify:
+        // by link: stateless clients' request ids need not differ
         for (auto& [ptr, c] : calls_)
-          if (ptr->id() == e.id) {
+          if (c.link.get() == e.source) {
             if (!c.task.empty())
               task_progress(c, e.text);
             else
@@ -116,8 +117,9 @@ public:
     // every task it ran is run again elsewhere or ends failed
     std::vector<inbound_ptr> again;
     for (auto& [ptr, c] : calls_) {
-      // a keyed call runs on, so that a retry finds its answer
-      if (ptr->idempotency_key().empty() || rt_.stopping())
+      // a keyed call runs on, so that a retry finds its answer (a task's
+      // key holds its CreateTaskResult: its round stops as any other)
+      if (ptr->idempotency_key().empty() || rt_.stopping() || !c.task.empty())
         c.link->cancel();
       if (!c.task.empty()) {
         orphan_task(c.task);
@@ -287,25 +289,29 @@ private:
                                             protocol::to_json(*msg.params));
     std::string id;
     std::string answer;
+    std::string refusal;
     {
       auto& store = rt_.tasks();
       std::lock_guard<std::mutex> guard{store.mtx};
       auto made = store.table.create(msg.who != nullptr ? msg.who->subject : std::string{},
                                      call->target(), std::move(request),
                                      call->replayable(), protocol::unix_ms());
-      if (made.t == nullptr) {
-        if (!call->idempotency_key().empty())
-          forget_keyed(rt_, call);
-        in->ch->send(reply::error(msg.id, protocol::errc::internal_error,
-                                  made.refusal, 429));
-        return;
+      if (made.t == nullptr)
+        refusal = std::move(made.refusal);
+      else {
+        made.t->who = msg.who;
+        made.t->call = call;
+        made.t->runner = runner_;
+        id = made.t->id;
+        answer = protocol::encode_result(
+          msg.id, protocol::create_task_result(*made.t, rt_.server()->result_meta_json()));
       }
-      made.t->who = msg.who;
-      made.t->call = call;
-      made.t->runner = runner_;
-      id = made.t->id;
-      answer = protocol::encode_result(
-        msg.id, protocol::create_task_result(*made.t, rt_.server()->result_meta_json()));
+    }
+    if (!refusal.empty()) {
+      if (!call->idempotency_key().empty())
+        forget_keyed(rt_, call->idempotency_key());
+      in->ch->send(reply::error(msg.id, protocol::errc::internal_error, refusal, 429));
+      return;
     }
     if (!call->idempotency_key().empty())
       finish_keyed(rt_, call, answer);
@@ -352,6 +358,10 @@ private:
   /// escaped the handler, which then crashes this actor as any handler
   /// crash does).
   void finish_task(const call_ptr& call, in_flight& c, const std::string& crash) {
+    if (crash.empty() && call->deferred()) {
+      schedule_tick(); // the round ends later, with another call_done
+      return;
+    }
     auto id = c.task;
     c.link->release();
     calls_.erase(call.get());
@@ -437,12 +447,16 @@ private:
           || t->call != nullptr)
         return;
       call = protocol::rebuild_task_call(*rt_.server(), *t, protocol::unix_ms());
-      if (call == nullptr)
-        return;
-      t->call = call;
-      t->runner = runner_;
-      t->status = protocol::task_status::working;
-      ++t->runs;
+      if (call != nullptr) {
+        t->call = call;
+        t->runner = runner_;
+        t->status = protocol::task_status::working;
+        ++t->runs;
+      }
+    }
+    if (call == nullptr) {
+      announce(id); // failed: its tool is gone
+      return;
     }
     rt_.stats().tasks_run_again.fetch_add(1, std::memory_order_relaxed);
     run_task_round(id, call);
@@ -489,7 +503,7 @@ private:
     }
     if (!submit_call(rt_.workers(), call, link, self)) {
       if (!call->idempotency_key().empty())
-        forget_keyed(rt_, call);
+        forget_keyed(rt_, call->idempotency_key());
       ch->send(reply::error(call->id(), protocol::errc::internal_error,
                             no_worker_text, 503));
       calls_.erase(call.get());

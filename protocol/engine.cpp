@@ -56,6 +56,7 @@ void pending_call::run() {
   error_text_.clear();
   error_data_.clear();
   error_status_ = 0;
+  crashed_ = false;
   deferred_.store(false, std::memory_order_relaxed);
   defer_called_ = false;
   ctx_->begin_round();
@@ -96,6 +97,12 @@ void pending_call::run() {
       error_text_ = e.what();
   } catch (const request_failure& e) {
     error_text_ = e.what();
+  } catch (...) {
+    // the handler crashed: no answer comes of this round
+    crashed_ = true;
+    if (round_end_)
+      round_end_(*this);
+    throw;
   }
   if (round_end_ && !deferred_.load(std::memory_order_acquire))
     round_end_(*this);
@@ -1906,7 +1913,7 @@ std::shared_ptr<pending_call> rebuild_task_call(const server_context& srv,
 
 std::optional<std::string> round_answer(const server_context& srv,
                                         pending_call& call) {
-  if (call.deferred() || needs_input(call))
+  if (call.deferred() || call.crashed() || needs_input(call))
     return std::nullopt;
   auto& ctx = call.context();
   scope s{srv, ctx.protocol_revision(), call.stateless(),

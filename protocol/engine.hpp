@@ -174,8 +174,15 @@ public:
     return idem_digest_;
   }
 
-  /// Called on the thread that ends each round (after `run`, or when a
-  /// deferred round ends), before the runtime hears of it.
+  /// The last round's handler threw something other than tool_error or
+  /// request_failure.
+  bool crashed() const noexcept {
+    return crashed_;
+  }
+
+  /// Called on the thread that ends each round (after `run`, also when the
+  /// handler crashed, or when a deferred round ends), before the runtime
+  /// hears of it.
   void on_round_end(std::function<void(pending_call&)> f) {
     round_end_ = std::move(f);
   }
@@ -215,6 +222,7 @@ private:
   std::atomic<bool> deferred_{false};
   bool defer_called_ = false;
   bool as_task_ = false;
+  bool crashed_ = false;
   std::string idem_key_;
   std::string idem_digest_;
   std::function<void(pending_call&)> round_end_;

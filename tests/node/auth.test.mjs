@@ -275,6 +275,33 @@ test('tokens that must not pass', async () => {
   }
 });
 
+test('2026-07-28 requests: the token is checked per request, and tasks belong to their subject', async () => {
+  const stateless = async (token, method, params) => {
+    const headers = { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream',
+      'MCP-Protocol-Version': '2026-07-28', 'Mcp-Method': method };
+    const name = params.name ?? params.taskId;
+    if (name) headers['Mcp-Name'] = name;
+    if (token) headers.Authorization = `Bearer ${token}`;
+    const r = await fetch(server.url, { method: 'POST', headers, body: JSON.stringify({
+      jsonrpc: '2.0', id: 7, method, params: { ...params, _meta: {
+        'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+        'io.modelcontextprotocol/clientCapabilities': { extensions: { 'io.modelcontextprotocol/tasks': {} } } } } }) });
+    return { status: r.status, body: r.status === 200 ? await r.json() : null };
+  };
+  const alice = sign(claimsFor('alice', 'mcp'));
+  const bob = sign(claimsFor('bob', 'mcp'));
+  assert.equal((await stateless(undefined, 'tools/call', { name: 'whoami', arguments: {} })).status, 401);
+  const me = await stateless(alice, 'tools/call', { name: 'whoami', arguments: {} });
+  assert.equal(me.body.result.content[0].text, 'alice mcp');
+  // a task is found by its subject only
+  const task = await stateless(alice, 'tools/call', { name: 'sleep', arguments: { ms: 10 } });
+  const taskId = task.body.result.taskId;
+  assert.ok(taskId);
+  assert.equal((await stateless(bob, 'tasks/get', { taskId })).body.error.code, -32602);
+  assert.equal((await stateless(bob, 'tasks/cancel', { taskId })).body.error.code, -32602);
+  assert.ok((await stateless(alice, 'tasks/get', { taskId })).body.result.status);
+});
+
 test('a key the server has not seen: the key set is fetched again, at most once per 30 s', async () => {
   keys['rsa-2'] = { alg: 'RS256', pair: crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }) };
   keys['ec-2'] = { alg: 'ES256', pair: crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }) };

@@ -6,6 +6,10 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+
 import { freePort, startServer, stopServer } from './support.mjs';
 
 const BIN = process.env.MCPVISOR_BIN ?? 'build/mcpvisor';
@@ -102,4 +106,23 @@ test('a key runs its call once: twice in a row, concurrently, after a crash, sta
   assert.equal(value(a), start + 8);
   assert.equal(value(b), start + 8);
   assert.equal(value(await stateless('bump', {})), start + 9);
+});
+
+test('a keyed call that asks the client for input runs its rounds once (sdk 1.32)', async () => {
+  const client = new Client({ name: 'idem-sdk', version: '1' }, { capabilities: { elicitation: {} } });
+  let asked = 0;
+  client.setRequestHandler(ElicitRequestSchema, async () => {
+    asked += 1;
+    return { action: 'accept', content: { answer: `answer ${asked}` } };
+  });
+  const transport = new StreamableHTTPClientTransport(s.url);
+  await client.connect(transport);
+  const call = () => client.callTool({ name: 'ask_user', arguments: { question: 'Sure?' }, _meta: { [KEY]: 'e1' } });
+  const first = await call();
+  const second = await call();
+  assert.equal(first.content[0].text, 'answer 1');
+  assert.equal(second.content[0].text, 'answer 1');
+  assert.equal(asked, 1);
+  await transport.terminateSession().catch(() => {});
+  await client.close();
 });
