@@ -261,11 +261,11 @@ public:
   located locate(const session_id& id);
 
   /// Sends `in` for session `session` (empty: an initialize that another
-  /// node creates) to `to`'s router; its answers come back to `in->ch`.
+  /// node creates; with `stateless`, a stateless request) to `to`'s router; its answers come back to `in->ch`.
   /// `hops`: nodes the message passed before this one. False if too many
   /// exchanges wait for `to` already.
   bool forward(const cluster_member& to, std::string_view session, const inbound& in,
-               uint8_t hops);
+               uint8_t hops, bool stateless = false);
 
   /// Exchanges forwarded from here and not answered yet (streams apart).
   size_t forwarding() const;

@@ -47,6 +47,8 @@ enum class fwd_kind : uint8_t {
   stream,
   /// DELETE of a session.
   close,
+  /// A stateless 2026-07-28 request about a task the receiving node holds.
+  stateless,
 };
 
 /// A client's message for a session that another node owns.

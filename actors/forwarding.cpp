@@ -36,11 +36,12 @@ constexpr auto sweep_every = std::chrono::milliseconds{500};
 // -- the origin's side: exchanges forwarded from here -----------------------------
 
 bool cluster::forward(const cluster_member& to, std::string_view session, const inbound& in,
-                      uint8_t hops) {
+                      uint8_t hops, bool stateless) {
   auto reply_to = router();
   if (!to.router || !reply_to)
     return false;
-  auto kind = static_cast<uint8_t>(session.empty() ? wire::fwd_kind::initialize
+  auto kind = static_cast<uint8_t>(stateless       ? wire::fwd_kind::stateless
+                                   : session.empty() ? wire::fwd_kind::initialize
                                    : in.kind == inbound::kind_t::stream ? wire::fwd_kind::stream
                                    : in.kind == inbound::kind_t::close  ? wire::fwd_kind::close
                                                                         : wire::fwd_kind::message);
@@ -394,6 +395,9 @@ private:
         break;
       case wire::fwd_kind::close:
         r.kind = protocol::route_kind::end_session;
+        break;
+      case wire::fwd_kind::stateless:
+        r.kind = protocol::route_kind::stateless;
         break;
     }
     r.session_id = session;

@@ -158,6 +158,10 @@ gateway::result gateway::stateless(const protocol::route& r,
     for (auto& [k, v] : h.params)
       in->params.emplace_back(std::string{k}, std::string{v});
   }
+  // tasks/get, tasks/update, tasks/cancel go to the node that holds the
+  // task, named by its id
+  if (auto holder = task_holder(*in->msg))
+    return forward(*holder, {}, *in, r.request, d, true);
   if (!rt_.send_stateless(next_stateless_.fetch_add(1, std::memory_order_relaxed), in)) {
     d.ch = std::move(in->ch); // not taken: the transport answers
     return result::unavailable;
@@ -167,9 +171,27 @@ gateway::result gateway::stateless(const protocol::route& r,
   return result::ok;
 }
 
+std::optional<cluster_member> gateway::task_holder(const protocol::message& msg) {
+  auto* cl = rt_.clustered();
+  if (cl == nullptr || msg.kind != protocol::message_kind::request
+      || (msg.method != "tasks/get" && msg.method != "tasks/update"
+          && msg.method != "tasks/cancel"))
+    return std::nullopt;
+  auto id = protocol::as_string(msg.param("taskId"));
+  auto tag = id ? protocol::task_node_tag(*id) : std::nullopt;
+  if (!tag || *tag == cl->tag())
+    return std::nullopt;
+  auto view = cl->members();
+  for (auto& m : view->all())
+    if (!m.self && m.live() && node_tag(m.name) == *tag)
+      return m;
+  return std::nullopt;
+}
+
 gateway::result gateway::forward(const cluster_member& to, std::string_view session,
-                                 const inbound& in, bool request, delivery& d) {
-  if (d.hops >= max_hops || !rt_.clustered()->forward(to, session, in, d.hops))
+                                 const inbound& in, bool request, delivery& d,
+                                 bool stateless) {
+  if (d.hops >= max_hops || !rt_.clustered()->forward(to, session, in, d.hops, stateless))
     return result::unavailable;
   if (d.in_flight != nullptr && request)
     *d.in_flight = flight{rt_.stats(), nullptr, rt_.config().andon.session_share};

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -92,8 +93,12 @@ private:
   result stateless(const protocol::route& r,
                    std::unique_ptr<protocol::message> msg, delivery& d);
   /// Sends the message to another node of the cluster.
+  /// The member holding the task a tasks/* request names, if another node
+  /// holds it (the task id names its node in a cluster).
+  std::optional<cluster_member> task_holder(const protocol::message& msg);
+
   result forward(const cluster_member& to, std::string_view session, const inbound& in,
-                 bool request, delivery& d);
+                 bool request, delivery& d, bool stateless = false);
 
   runtime& rt_;
   std::atomic<size_t> next_stateless_{0};

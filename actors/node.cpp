@@ -130,6 +130,7 @@ node::node(const node_config& cfg, protocol::server_context* srv,
   if (cfg.cluster.enabled()) {
     cluster_ = std::make_unique<cluster>(*rt_, cfg.cluster);
     rt_->set_cluster(cluster_.get());
+    rt_->tasks().table.set_node_tag(cluster_->tag());
   }
   if (srv != nullptr)
     srv->cat().set_listener([rt = rt_.get()](protocol::catalog_change what,

@@ -48,7 +48,7 @@ task_table::created task_table::create(std::string owner, std::string tool,
   }
   auto t = std::make_unique<task>();
   auto secret = random_secret();
-  t->id = base64url_encode({reinterpret_cast<const char*>(secret.data()), 16});
+  t->id = id_prefix_ + base64url_encode({reinterpret_cast<const char*>(secret.data()), 16});
   t->created_ms = now_ms;
   t->updated_ms = now_ms;
   t->ttl_ms = limits_.ttl.count();
@@ -61,6 +61,26 @@ task_table::created task_table::create(std::string owner, std::string tool,
   auto id = t->id;
   tasks_.emplace(std::move(id), std::move(t));
   return out;
+}
+
+void task_table::set_node_tag(uint32_t tag) {
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "%06x.", tag & 0xffffffu);
+  id_prefix_ = buf;
+}
+
+std::optional<uint32_t> task_node_tag(std::string_view task_id) {
+  // "xxxxxx." then the random part
+  if (task_id.size() < 8 || task_id[6] != '.')
+    return std::nullopt;
+  uint32_t tag = 0;
+  for (char c : task_id.substr(0, 6)) {
+    int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (v < 0)
+      return std::nullopt;
+    tag = tag * 16 + static_cast<uint32_t>(v);
+  }
+  return tag;
 }
 
 task* task_table::find(std::string_view id, std::string_view owner,

@@ -109,6 +109,9 @@ public:
     return limits_;
   }
 
+  /// In a cluster, ids start with the node's tag (see `task_node_tag`).
+  void set_node_tag(uint32_t tag);
+
   /// A new working task, or the text of the limit that stops it.
   struct created {
     task* t = nullptr;
@@ -169,6 +172,7 @@ public:
 
 private:
   task_limits limits_;
+  std::string id_prefix_;
   std::unordered_map<std::string, std::unique_ptr<task>> tasks_;
   int64_t last_sweep_ms_ = 0;
 };
@@ -192,6 +196,9 @@ std::string task_ack(std::string_view meta_json);
 
 /// The -32021 data naming the extension.
 std::string tasks_required_data();
+
+/// The node tag a task id starts with (a cluster node's), if any.
+std::optional<uint32_t> task_node_tag(std::string_view task_id);
 
 /// ISO 8601 UTC text of a Unix time in milliseconds.
 std::string iso8601(int64_t ms);

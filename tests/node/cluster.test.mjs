@@ -311,6 +311,30 @@ test('behind HAProxy without stickiness: SDK sessions with progress, elicitation
   }
   await v2.close();
 
+  // tasks (2026-07-28): created on one node, polled and cancelled through
+  // the others (the task id names the node that holds it)
+  const taskCall = async (n, method, params) => {
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2026-07-28', 'mcp-method': method, 'mcp-name': params.name ?? params.taskId };
+    const r = await fetch(n.url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method,
+      params: { ...params, _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+        'io.modelcontextprotocol/clientCapabilities': { extensions: { 'io.modelcontextprotocol/tasks': {} } } } } }) });
+    return r.json();
+  };
+  const made = await taskCall(nodes[0], 'tools/call', { name: 'sleep', arguments: { ms: 1500 } });
+  const tid = made.result.taskId;
+  assert.match(tid, /^[0-9a-f]{6}\./);
+  assert.equal((await taskCall(nodes[1], 'tasks/get', { taskId: tid })).result.taskId, tid);
+  const finished = await until(async () => {
+    const r = await taskCall(nodes[2], 'tasks/get', { taskId: tid });
+    return r.result.status === 'completed' && r;
+  });
+  assert.equal(finished.result.result.content[0].text, 'slept');
+  const long = await taskCall(nodes[0], 'tools/call', { name: 'sleep', arguments: { ms: 30000 } });
+  const ack = await taskCall(nodes[2], 'tasks/cancel', { taskId: long.result.taskId });
+  assert.equal(ack.result.resultType, 'complete');
+  assert.equal((await taskCall(nodes[1], 'tasks/get', { taskId: long.result.taskId })).result.status, 'cancelled');
+
   // the admin view: members, sessions per node, forwarding, replication, and
   // one member's tree asked of another
   const view = await adminJson(nodes[0], '/admin/cluster');
