@@ -160,7 +160,7 @@ gateway::result gateway::stateless(const protocol::route& r,
   }
   // tasks/get, tasks/update, tasks/cancel go to the node that holds the
   // task, named by its id
-  if (auto holder = task_holder(*in->msg))
+  if (auto holder = task_holder(r, *in->msg))
     return forward(*holder, {}, *in, r.request, d, true);
   if (!rt_.send_stateless(next_stateless_.fetch_add(1, std::memory_order_relaxed), in)) {
     d.ch = std::move(in->ch); // not taken: the transport answers
@@ -171,11 +171,17 @@ gateway::result gateway::stateless(const protocol::route& r,
   return result::ok;
 }
 
-std::optional<cluster_member> gateway::task_holder(const protocol::message& msg) {
+std::optional<cluster_member> gateway::task_holder(const protocol::route& r,
+                                                   const protocol::message& msg) {
   auto* cl = rt_.clustered();
   if (cl == nullptr || msg.kind != protocol::message_kind::request
       || (msg.method != "tasks/get" && msg.method != "tasks/update"
           && msg.method != "tasks/cancel"))
+    return std::nullopt;
+  // headers are checked here (they do not travel): a mismatch is answered
+  // by this node
+  if (r.has_headers && rt_.server() != nullptr
+      && protocol::check_headers(*rt_.server(), msg, r.headers))
     return std::nullopt;
   auto id = protocol::as_string(msg.param("taskId"));
   auto tag = id ? protocol::task_node_tag(*id) : std::nullopt;

@@ -95,7 +95,8 @@ private:
   /// Sends the message to another node of the cluster.
   /// The member holding the task a tasks/* request names, if another node
   /// holds it (the task id names its node in a cluster).
-  std::optional<cluster_member> task_holder(const protocol::message& msg);
+  std::optional<cluster_member> task_holder(const protocol::route& r,
+                                            const protocol::message& msg);
 
   result forward(const cluster_member& to, std::string_view session, const inbound& in,
                  bool request, delivery& d, bool stateless = false);

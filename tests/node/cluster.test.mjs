@@ -313,9 +313,9 @@ test('behind HAProxy without stickiness: SDK sessions with progress, elicitation
 
   // tasks (2026-07-28): created on one node, polled and cancelled through
   // the others (the task id names the node that holds it)
-  const taskCall = async (n, method, params) => {
+  const taskCall = async (n, method, params, name = params.name ?? params.taskId) => {
     const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': '2026-07-28', 'mcp-method': method, 'mcp-name': params.name ?? params.taskId };
+      'mcp-protocol-version': '2026-07-28', 'mcp-method': method, 'mcp-name': name };
     const r = await fetch(n.url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method,
       params: { ...params, _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28',
         'io.modelcontextprotocol/clientCapabilities': { extensions: { 'io.modelcontextprotocol/tasks': {} } } } } }) });
@@ -325,6 +325,7 @@ test('behind HAProxy without stickiness: SDK sessions with progress, elicitation
   const tid = made.result.taskId;
   assert.match(tid, /^[0-9a-f]{6}\./);
   assert.equal((await taskCall(nodes[1], 'tasks/get', { taskId: tid })).result.taskId, tid);
+  assert.equal((await taskCall(nodes[1], 'tasks/get', { taskId: tid }, 'another')).error.code, -32020);
   const finished = await until(async () => {
     const r = await taskCall(nodes[2], 'tasks/get', { taskId: tid });
     return r.result.status === 'completed' && r;
