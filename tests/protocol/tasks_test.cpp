@@ -238,6 +238,19 @@ TEST_CASE("wire shapes: CreateTaskResult, GetTaskResult, acks, ids, times") {
     "io.modelcontextprotocol/tasks"));
 }
 
+TEST_CASE("in a cluster a task id names its node") {
+  task_table table;
+  table.set_node_tag(0xab12cd);
+  auto* t = table.create("", "x", "{}", false, 0).t;
+  REQUIRE(t != nullptr);
+  CHECK(t->id.substr(0, 7) == "ab12cd.");
+  CHECK(task_node_tag(t->id) == 0xab12cdu);
+  task_table alone;
+  CHECK_FALSE(task_node_tag(alone.create("", "x", "{}", false, 0).t->id).has_value());
+  CHECK_FALSE(task_node_tag("xyz123.abc").has_value());
+  CHECK_FALSE(task_node_tag("ab12cd").has_value());
+}
+
 TEST_CASE("engine: a task only when the request declares the extension") {
   fixture f;
   auto with = f.send(call(1, "work", ext_caps));
