@@ -192,12 +192,13 @@ update_outcome task_table::answer(task& t,
   if (t.status != task_status::input_required)
     return out;
   bool took = false;
-  for (auto& [key, value] : answers) {
+  for (auto& answer : answers) {
+    const auto& key = answer.first;
     auto it = std::find_if(t.asks.begin(), t.asks.end(),
                            [&](auto& a) { return a.first == key; });
     if (it == t.asks.end())
       continue; // not outstanding: ignored
-    t.answers[key] = value;
+    t.answers[key] = answer.second;
     t.asks.erase(it);
     took = true;
   }
