@@ -59,6 +59,8 @@ std::unique_ptr<caf::actor_system_config> make_config(const node_config& cfg) {
     // time of extra workers on these machines)
     res->set("middleman.workers", size_t{0});
   }
+  if (cfg.configure)
+    cfg.configure(*res);
   return res;
 }
 

@@ -6,6 +6,8 @@
 #include <vector>
 
 #include <caf/actor.hpp>
+#include <functional>
+
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/error.hpp>
@@ -22,8 +24,12 @@ struct node_config {
   runtime_config runtime;
   /// CAF scheduler threads; 0 picks `half_the_cores()`.
   size_t scheduler_threads = 0;
-  /// "sharing" (one shared queue) or "stealing" (work stealing).
+  /// "sharing" (one shared queue) or "stealing" (work stealing); with
+  /// `configure` installing a scheduler of its own, only a name for logs.
   std::string scheduler_policy = "sharing";
+  /// Called on the actor system's configuration last (the `io` scheduler
+  /// is installed there, app/io_scheduler.hpp).
+  std::function<void(caf::actor_system_config&)> configure;
   /// Other nodes to join (off unless `cluster.listen` is set).
   cluster_config cluster;
 };

@@ -270,12 +270,14 @@ parse_result parse_command_line(int argc, char** argv, std::string_view tools) {
   add_duration(app, "--shard-period-ms", tree.shard_period,
                "shard restart window");
   app.add_option("--scheduler-threads", opts.node.scheduler_threads,
-                 "CAF scheduler threads (0: half the cores)")
+                 "CAF scheduler threads with sharing or stealing (0: half the cores)")
     ->capture_default_str();
+  opts.node.scheduler_policy = "io";
   app.add_option("--scheduler-policy", opts.node.scheduler_policy,
-                 "CAF scheduler policy")
+                 "where actors run: io (on the I/O threads), or CAF's own "
+                 "threads with sharing or stealing")
     ->capture_default_str()
-    ->check(CLI::IsMember({"sharing", "stealing"}));
+    ->check(CLI::IsMember({"io", "sharing", "stealing"}));
   // -- the cluster --
   auto& cl = opts.node.cluster;
   app.add_option("--cluster-listen", cl.listen,

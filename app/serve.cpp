@@ -21,12 +21,14 @@
 #include "actors/gateway.hpp"
 #include "actors/log.hpp"
 #include "actors/node.hpp"
+#include "app/io_scheduler.hpp"
 #include "actors/upstream.hpp"
 #include "supervision/errors.hpp"
 #include "transports/admin_server.hpp"
 #include "app/service.hpp"
 #include "transports/auth.hpp"
 #include "transports/http_server.hpp"
+#include "transports/io_lanes.hpp"
 #include "transports/stdio.hpp"
 #include "transports/tls.hpp"
 #include "transports/upstream_http.hpp"
@@ -102,6 +104,16 @@ int serve(int argc, char** argv, tool_adder add_tools) {
   // declared before the node so that it is destroyed after the node's
   // actors, which may still hold admin callbacks
   std::unique_ptr<transports::admin_server> admin_http;
+  // the I/O threads, running the actors too with the io scheduler; they
+  // outlive the node and the HTTP server
+  std::unique_ptr<transports::io_lanes> lanes;
+  if (opts.node.scheduler_policy == "io") {
+    lanes = std::make_unique<transports::io_lanes>(opts.http.io_threads);
+    opts.node.configure = [l = lanes.get()](caf::actor_system_config& cfg) {
+      app::run_actors_on(*l, cfg);
+    };
+    opts.http.lanes = lanes.get();
+  }
   actors::node n{opts.node, &srv};
   for (auto& u : opts.upstreams)
     n.rt().upstreams().push_back(std::make_shared<actors::upstream>(
@@ -204,6 +216,7 @@ int serve(int argc, char** argv, tool_adder add_tools) {
                           {"meta_shards", std::to_string(opts.node.runtime.tree.meta_shards)},
                           {"shards_per_meta",
                            std::to_string(opts.node.runtime.tree.shards_per_meta)},
+                          {"scheduler", opts.node.scheduler_policy},
                           {"scheduler_threads",
                            std::to_string(opts.node.scheduler_threads)},
                           {"io_threads", std::to_string(opts.http.io_threads)}});

@@ -31,6 +31,17 @@
 # CONCURRENCY=N sets the connections making calls (16); CONCURRENCY=1
 # shows the latency one call adds, with nothing queued behind it.
 #
+#   loadtest/peers.sh floor [rounds] [seconds]  the floor of this machine:
+#                                                nginx (Debian nginx-light, one
+#                                                worker, a fixed body the size
+#                                                of mcpvisor's answer) against
+#                                                mcpvisor's JSON, SSE and
+#                                                stateless answers and mcpvisor
+#                                                on CAF's own scheduler thread;
+#                                                all driven by wrk (1 thread, 8
+#                                                keep-alive connections), server
+#                                                CPU per request from /proc
+#
 # With BEFORE=/path/to/an/older/mcpvisor, the server "before" is that binary
 # with the same flags: BEFORE=... SERVERS="before mcpvisor" measures a change
 # against the build it replaces, interleaved in one run.
@@ -170,6 +181,133 @@ for s in servers[1:]:
           f"p99 {b[2]/a[2]:.1f}x, cpu/call {b[3]/a[3]:.1f}x, idle RSS {b[4]/a[4]:.1f}x, "
           f"RSS at 10K sessions {b[5]/a[5]:.1f}x")
 EOF
+elif [ "$what" = floor ]; then
+  rounds=${2:-3}
+  secs=${3:-10}
+  command -v wrk > /dev/null || { echo "floor needs wrk (apt-get install wrk)" >&2; exit 1; }
+  nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+  [ -x "$nginx_bin" ] || { echo "floor needs nginx (apt-get install nginx-light)" >&2; exit 1; }
+  call='{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}'
+  stateless_meta='"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"wrk","version":"1"}}'
+  # cpu_ticks PID...: user + system clock ticks of the processes
+  cpu_ticks() { local t=0; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $t; }
+  # session URL: a fresh session's id
+  session() {
+    curl -sS -D - -o /dev/null -H 'Content-Type: application/json' \
+      -H 'Accept: application/json, text/event-stream' \
+      -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"wrk","version":"1"}}}' \
+      "$1" | awk 'tolower($1) == "mcp-session-id:" {print $2}' | tr -d '\r'
+  }
+  # script FILE BODY HEADER...: a wrk script POSTing BODY with the headers
+  script() {
+    local f=$1 body=$2; shift 2
+    { echo 'wrk.method = "POST"'
+      echo "wrk.body = [[$body]]"
+      echo 'wrk.headers["Content-Type"] = "application/json"'
+      echo 'wrk.headers["Accept"] = "application/json, text/event-stream"'
+      for h in "$@"; do echo "wrk.headers[\"${h%%:*}\"] = \"${h#*: }\""; done
+    } > "$f"
+  }
+  # bench ROW SCRIPT PID...: wrk against $port; requests/s, p50, p99, server
+  # CPU µs per request and non-2xx answers into $out/ROW_$r
+  bench() {
+    local row=$1 lua=$2; shift 2
+    local before; before=$(cpu_ticks "$@")
+    wrk -t1 -c8 -d"${secs}s" --latency -s "$lua" "$(url)" > "$out/wrk.txt"
+    local after; after=$(cpu_ticks "$@")
+    awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" '
+      / requests in / {n = $1}
+      /Requests\/sec/ {rps = $2}
+      /^ +50%/ {p50 = $2} /^ +99%/ {p99 = $2}
+      /Non-2xx/ {bad = $NF}
+      END {printf "%s %s %s %.2f %d\n", rps, p50, p99, ticks / hz * 1e6 / n, bad}' \
+      "$out/wrk.txt" > "$out/${row}_$r"
+  }
+  # wait_port: until $port accepts
+  wait_port() { until (exec 3<> "/dev/tcp/127.0.0.1/$port") 2>/dev/null; do sleep 0.1; done; }
+  rows=(nginx json sse stateless sharing)
+  for r in $(seq 1 "$rounds"); do
+    for row in "${rows[@]}"; do
+      port=$((port + 1))
+      if [ "$row" = nginx ]; then
+        # mcpvisor's answer to the call is nginx's fixed body
+        "$root/build/mcpvisor" --listen "127.0.0.1:$port" 2> "$out/answer.log" &
+        server=$!
+        wait_port
+        sid=$(session "$(url)")
+        answer=$(curl -sS -H 'Content-Type: application/json' \
+          -H 'Accept: application/json, text/event-stream' -H "Mcp-Session-Id: $sid" \
+          -H 'MCP-Protocol-Version: 2025-11-25' -d "$call}}" "$(url)")
+        stop
+        port=$((port + 1))
+        mkdir -p "$out/nginx"
+        cat > "$out/nginx/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $out/nginx/nginx.pid;
+error_log $out/nginx/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $out/nginx;
+  server {
+    listen 127.0.0.1:$port;
+    location /mcp { default_type application/json; return 200 '$answer'; }
+  }
+}
+CONF
+        "$nginx_bin" -p "$out/nginx" -c "$out/nginx/nginx.conf" &
+        server=$!
+        wait_port
+        script "$out/call.lua" "$call}}"
+        bench nginx "$out/call.lua" $(pgrep -P "$server")
+        stop
+        continue
+      fi
+      case $row in
+        sharing) "$root/build/mcpvisor" --listen "127.0.0.1:$port" --scheduler-policy sharing \
+                   2> "$out/$row.log" & ;;
+        *) "$root/build/mcpvisor" --listen "127.0.0.1:$port" 2> "$out/$row.log" & ;;
+      esac
+      server=$!
+      wait_port
+      case $row in
+        json|sharing) script "$out/call.lua" "$call}}" "Mcp-Session-Id: $(session "$(url)")" \
+                        "MCP-Protocol-Version: 2025-11-25" ;;
+        sse) script "$out/call.lua" "$call,\"_meta\":{\"progressToken\":7}}}" \
+               "Mcp-Session-Id: $(session "$(url)")" "MCP-Protocol-Version: 2025-11-25" ;;
+        stateless) script "$out/call.lua" "$call,$stateless_meta}}" \
+                     "MCP-Protocol-Version: 2026-07-28" "Mcp-Method: tools/call" "Mcp-Name: echo" ;;
+      esac
+      bench "$row" "$out/call.lua" "$server"
+      stop
+    done
+  done
+  python3 - "$out" "$rounds" "${rows[@]}" <<'EOF'
+import statistics, sys
+out, rounds, rows = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+def us(v):
+    if v.endswith('us'):
+        return float(v[:-2])
+    if v.endswith('ms'):
+        return float(v[:-2]) * 1000
+    return float(v[:-1]) * 1e6
+names = {'nginx': 'nginx, one worker, fixed body', 'json': 'mcpvisor, JSON answer',
+         'sse': 'mcpvisor, SSE answer', 'stateless': 'mcpvisor, stateless 2026-07-28',
+         'sharing': 'mcpvisor on CAF sharing, JSON'}
+print(f"{'':>31} {'req/s':>8} {'p50 µs':>7} {'p99 µs':>7} {'cpu µs/req':>10} {'× nginx':>7} {'non-2xx':>7}  rounds (cpu µs/req)")
+floor = None
+for row in rows:
+    runs = [open(f"{out}/{row}_{r}").read().split() for r in range(1, rounds + 1)]
+    rps = statistics.median(float(x[0]) for x in runs)
+    p50 = statistics.median(us(x[1]) for x in runs)
+    p99 = statistics.median(us(x[2]) for x in runs)
+    cpu = statistics.median(float(x[3]) for x in runs)
+    bad = max(int(x[4]) for x in runs)
+    floor = floor or cpu
+    print(f"{names[row]:>31} {rps:>8.0f} {p50:>7.0f} {p99:>7.0f} {cpu:>10.2f} {cpu / floor:>7.2f} {bad:>7}  "
+          + ", ".join(x[3] for x in runs))
+EOF
 elif [ "$what" = soak ]; then
   secs=${2:-600}
   for s in "${servers[@]}"; do
@@ -181,6 +319,6 @@ elif [ "$what" = soak ]; then
     stop
   done
 else
-  echo "usage: loadtest/peers.sh calls [rounds] [seconds] [json|sse] | soak [seconds]" >&2
+  echo "usage: loadtest/peers.sh calls [rounds] [seconds] [json|sse] | floor [rounds] [seconds] | soak [seconds]" >&2
   exit 2
 fi

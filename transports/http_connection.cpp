@@ -92,12 +92,18 @@ void connection::started_tls(tls_start how) {
 }
 
 void connection::shutdown() {
-  net::post(executor(), [self = shared_from_this()] { self->fail(); });
+  net::post(executor(), [self = shared_from_this()] {
+    if (self->on_stop_)
+      self->on_stop_(true);
+    self->fail();
+  });
 }
 
 void connection::stop_serving() {
   net::post(executor(), [self = shared_from_this()] {
-    if (self->in_exchange())
+    if (self->on_stop_)
+      self->on_stop_(false);
+    else if (self->in_exchange())
       self->answer_and_close(503, actors::shutting_down_text);
     else if (self->phase_ != phase::flushing)
       self->fail();
@@ -250,7 +256,7 @@ void connection::enqueue(std::string bytes) {
   }
   queued_ += bytes.size();
   out_.push_back(std::move(bytes));
-  if (!writing_)
+  if (!writing_ && !holding_)
     write_next();
 }
 
@@ -347,6 +353,14 @@ void connection::send_open(exchange& ex, std::string prime_id, int retry_ms) {
     return;
   ex.answered = true;
   phase_ = phase::streaming;
+  // the head waits for what the runtime sends right behind it (a quick
+  // tool's answer), so that both go out in one write
+  holding_ = true;
+  net::post(executor(), [self = shared_from_this()] {
+    self->holding_ = false;
+    if (!self->writing_)
+      self->write_next();
+  });
   enqueue(wire::event_stream_head(keep_alive_));
   if (!prime_id.empty())
     enqueue(wire::prime_chunk(prime_id, retry_ms));

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -99,6 +100,12 @@ public:
   /// session and this connection reads no more.
   void upgrade(request_reader::request req, protocol::principal_ptr who, int64_t expires);
 
+  /// What an upgraded connection does when the server stops (`now`: close
+  /// at once; otherwise close politely). Called on its executor.
+  void on_stop(std::function<void(bool now)> fn) {
+    on_stop_ = std::move(fn);
+  }
+
   /// Starts an exchange the runtime answers.
   std::shared_ptr<exchange> begin_exchange(protocol::request_id id);
 
@@ -192,6 +199,9 @@ private:
   boost::beast::flat_buffer buffer_;
   std::optional<request_reader> reader_;
   phase phase_ = phase::reading;
+  std::function<void(bool)> on_stop_;
+  /// Writes wait until the head of an SSE stream has company.
+  bool holding_ = false;
   bool writing_ = false;
   bool watching_ = false;
   /// A watching read is being cancelled to read the next request.

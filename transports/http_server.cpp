@@ -1,13 +1,14 @@
 #include "transports/http_server.hpp"
 
 #include <algorithm>
-#include <thread>
+#include <cstdlib>
 
 #include <boost/asio.hpp>
 
 #include "actors/gateway.hpp"
 #include "actors/log.hpp"
 #include "transports/http_connection.hpp"
+#include "transports/io_lanes.hpp"
 #include "transports/listener.hpp"
 #include "transports/tls.hpp"
 
@@ -19,16 +20,18 @@ using tcp = net::ip::tcp;
 
 struct http_server::impl {
   impl(actors::gateway& g, http_config c)
-    : cfg(std::move(c)), shared(g, cfg), ioc(static_cast<int>(cfg.io_threads)),
-      acceptor(ioc) {
+    : cfg(std::move(c)), shared(g, cfg),
+      own_lanes(cfg.lanes == nullptr ? std::make_unique<io_lanes>(cfg.io_threads) : nullptr),
+      lanes(cfg.lanes != nullptr ? *cfg.lanes : *own_lanes), acceptor(lanes.lane(0)) {
     // nop
   }
 
   http_config cfg;
   http_shared shared;
-  net::io_context ioc;
+  /// Destroyed before `shared`: handlers still queued refer to it.
+  std::unique_ptr<io_lanes> own_lanes;
+  io_lanes& lanes;
   tcp::acceptor acceptor;
-  std::vector<std::thread> threads;
   std::unique_ptr<net::steady_timer> tick_timer;
   std::unique_ptr<accept_loop> acceptor_loop;
   std::atomic<bool> stopping{false};
@@ -106,17 +109,17 @@ std::optional<std::string> http_server::start() {
     return "invalid listen address '" + s.cfg.host + "'";
   if (auto failed = listen_on(s.acceptor, addr, s.cfg.host, s.cfg.port))
     return failed;
-  s.tick_timer = std::make_unique<net::steady_timer>(s.ioc);
+  s.tick_timer = std::make_unique<net::steady_timer>(s.lanes.lane(0));
   s.acceptor_loop = std::make_unique<accept_loop>(
-    s.ioc, s.acceptor, [&s](tcp::socket sock) { s.take(std::move(sock)); },
+    s.lanes.lane(0), s.acceptor, [&s](tcp::socket sock) { s.take(std::move(sock)); },
     [&s](const std::string& error) {
       s.shared.gw.stats().connections_refused.fetch_add(1, std::memory_order_relaxed);
       log::warn("accept failed; retrying in 50 ms", {{"error", error}});
     });
+  // each connection on the lanes in turn
+  s.acceptor_loop->place_on([&s] { return s.lanes.lane(s.lanes.next()).get_executor(); });
   s.acceptor_loop->start();
-  s.tick();
-  for (size_t i = 0; i < std::max<size_t>(1, s.cfg.io_threads); ++i)
-    s.threads.emplace_back([&s] { run_io(s.ioc, "mcp"); });
+  net::post(s.lanes.lane(0), [&s] { s.tick(); });
   return std::nullopt;
 }
 
@@ -131,31 +134,41 @@ void http_server::stop() {
   s.shared.stopping.store(true, std::memory_order_release);
   if (s.acceptor_loop)
     s.acceptor_loop->stop();
-  net::post(s.ioc, [&s] {
+  net::post(s.lanes.lane(0), [&s] {
     if (s.tick_timer)
       s.tick_timer->cancel();
   });
   auto& sh = s.shared;
-  std::vector<std::shared_ptr<connection>> live;
-  {
-    std::lock_guard<std::mutex> guard{sh.mtx};
-    for (auto& w : sh.conns)
-      if (auto c = w.lock())
-        live.push_back(std::move(c));
-    sh.conns.clear();
-  }
-  for (auto& c : live)
-    c->stop_serving();
-  live.clear();
+  auto each_live = [&sh](auto&& fn) {
+    std::vector<std::shared_ptr<connection>> live;
+    {
+      std::lock_guard<std::mutex> guard{sh.mtx};
+      for (auto& w : sh.conns)
+        if (auto c = w.lock())
+          live.push_back(std::move(c));
+    }
+    for (auto& c : live)
+      fn(*c);
+  };
+  each_live([](connection& c) { c.stop_serving(); });
   // requests still waiting are answered and written out; a client that
   // does not read its answer is not waited for long
   if (sh.open.load() > 0)
     (void) sh.all_closed.try_acquire_for(std::chrono::seconds{2});
-  s.ioc.stop();
-  for (auto& t : s.threads)
-    if (t.joinable())
-      t.join();
-  s.threads.clear();
+  if (s.own_lanes != nullptr) {
+    s.own_lanes->stop();
+    return;
+  }
+  // the lanes go on running actors: no handler of this server may be left
+  // on them, so what is still open is closed at once
+  each_live([](connection& c) { c.shutdown(); });
+  if (sh.open.load() > 0 && !sh.all_closed.try_acquire_for(std::chrono::seconds{3})) {
+    log::error("connections did not close; exiting without them",
+               {{"open", std::to_string(sh.open.load())}});
+    std::_Exit(3);
+  }
+  // the acceptor's and the timer's last handlers have run
+  s.lanes.barrier();
 }
 
 size_t http_server::connections() const {

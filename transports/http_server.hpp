@@ -15,6 +15,7 @@ class gateway;
 namespace mcpvisor::transports {
 class tls_context;
 class bearer_auth;
+class io_lanes;
 }
 
 /// Streamable HTTP on Boost.Beast: the MCP endpoint (POST, GET, DELETE),
@@ -26,8 +27,12 @@ struct http_config {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;
   std::string path = "/mcp";
-  /// Threads running the I/O (at least one).
+  /// Threads running the I/O (at least one), when `lanes` is not given.
   size_t io_threads = 1;
+  /// The I/O threads to serve on, shared with the actors
+  /// (app/io_scheduler.hpp); they must outlive the server. When null the
+  /// server runs `io_threads` of its own.
+  io_lanes* lanes = nullptr;
   size_t max_body_bytes = 4 * 1024 * 1024;
   size_t max_header_bytes = 16 * 1024;
   /// Time to read one request (headers and body); also the keep-alive idle
@@ -66,7 +71,9 @@ public:
   /// The port actually bound (when configured as 0).
   uint16_t port() const;
 
-  /// Stops accepting, closes every connection and joins the I/O threads.
+  /// Stops accepting and closes every connection: a request still waiting
+  /// is answered (503) if it can be within 2 s. Returns once none of its
+  /// handlers can run any more (its own I/O threads are joined).
   void stop();
 
   /// Open connections.

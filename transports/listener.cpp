@@ -61,7 +61,8 @@ void accept_loop::stop() {
 }
 
 void accept_loop::accept() {
-  acceptor_.async_accept(net::make_strand(ioc_), [this](
+  auto where = place_ ? place_() : net::any_io_executor{net::make_strand(ioc_)};
+  acceptor_.async_accept(where, [this](
                                                    boost::system::error_code ec,
                                                    tcp::socket socket) {
     if (stopping_.load())

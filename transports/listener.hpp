@@ -23,7 +23,8 @@ std::optional<std::string> listen_on(boost::asio::ip::tcp::acceptor& acceptor,
 /// The port `acceptor` is bound to (0 if it is not).
 uint16_t bound_port(const boost::asio::ip::tcp::acceptor& acceptor);
 
-/// Accepts connections until `stop`, each on a strand of its own. When
+/// Accepts connections until `stop`, each on a strand of its own (or where
+/// `place_on` says). When
 /// accepting fails (out of descriptors or memory) it pauses 50 ms instead
 /// of trying again at once, so the waiting connections stay in the listen
 /// backlog and no core spins on the same error.
@@ -35,6 +36,12 @@ public:
   accept_loop(boost::asio::io_context& ioc,
               boost::asio::ip::tcp::acceptor& acceptor,
               socket_handler on_socket, failure_handler on_failure);
+
+  /// Each accepted socket runs on the executor `where` gives (instead of
+  /// a strand of the acceptor's context). Call before `start`.
+  void place_on(std::function<boost::asio::any_io_executor()> where) {
+    place_ = std::move(where);
+  }
 
   void start();
 
@@ -49,6 +56,7 @@ private:
   boost::asio::steady_timer pause_;
   socket_handler on_socket_;
   failure_handler on_failure_;
+  std::function<boost::asio::any_io_executor()> place_;
   std::atomic<bool> stopping_{false};
 };
 

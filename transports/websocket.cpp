@@ -141,6 +141,14 @@ public:
         if (auto s = weak.lock())
           net::post(s->executor(), [s] { s->finish(); });
       });
+    owner_->on_stop([weak = std::weak_ptr<ws_session>(self)](bool now) {
+      if (auto s = weak.lock()) {
+        if (now)
+          s->end();
+        else
+          s->close_with(websocket::close_code::going_away, "the server is stopping");
+      }
+    });
     ws_.async_accept(req, [self](beast::error_code ec) {
       if (ec) {
         self->end();
