@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Measures calls/s, p50/p99 and server CPU per call for each combination of
-# CAF scheduler threads, scheduler policy and Asio I/O threads, with the load
+# CAF scheduler threads, scheduler policy (io: the actors on the I/O threads,
+# whatever the scheduler threads say) and Asio I/O threads, with the load
 # generator on the same machine. Configurations are interleaved round by round
 # so that drift on a shared machine hits them all alike; the table shows the
 # median over the rounds.
@@ -19,6 +20,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 configs=(
+  "1 io 1" "1 io 2"
   "1 sharing 1" "1 sharing 2" "2 sharing 1" "2 sharing 2"
   "1 stealing 2" "2 stealing 1" "2 stealing 2"
 )

@@ -214,6 +214,18 @@ void connection::watch() {
   }
 }
 
+/// The watch starts once the runtime had its turn to answer at once: the
+/// session actor's turn on this thread, then the answer's. A quick answer
+/// then costs no read that finds nothing (one system call in three).
+void connection::watch_soon() {
+  net::post(executor(), [self = shared_from_this()] {
+    net::post(self->executor(), [self] {
+      if (self->in_exchange())
+        self->watch();
+    });
+  });
+}
+
 void connection::on_watch(beast::error_code ec, size_t n) {
   watching_ = false;
   if (!ec) {
@@ -320,7 +332,7 @@ std::shared_ptr<exchange> connection::begin_exchange(protocol::request_id id) {
   current_ = ex.get();
   current_id_ = ex->id();
   current_weak_ = ex;
-  watch();
+  watch_soon();
   return ex;
 }
 

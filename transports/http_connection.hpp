@@ -165,6 +165,7 @@ private:
   void on_read(boost::beast::error_code ec, size_t n);
   void handle(request_reader::request& req);
   void watch();
+  void watch_soon();
   void on_watch(boost::beast::error_code ec, size_t n);
 
   // writing

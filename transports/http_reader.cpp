@@ -5,6 +5,7 @@
 #include <exception>
 #include <vector>
 
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 
@@ -62,14 +63,22 @@ void request_reader::refuse(int status, std::string text) {
 
 bool request_reader::check_head() {
   auto& req = parser_->get();
-  for (auto name : single_fields) {
-    auto n = req.count(boost::beast::string_view{name.data(), name.size()});
-    if (n > 1) {
-      refuse(400, "more than one " + std::string{name} + " header");
-      return false;
+  // one pass over the fields (what a request carries is few and short)
+  std::array<uint8_t, single_fields.size()> seen{};
+  for (auto& f : req) {
+    auto name = f.name_string();
+    for (size_t i = 0; i < single_fields.size(); ++i) {
+      if (!boost::beast::iequals(name, boost::beast::string_view{single_fields[i].data(),
+                                                                 single_fields[i].size()}))
+        continue;
+      if (++seen[i] > 1) {
+        refuse(400, "more than one " + std::string{single_fields[i]} + " header");
+        return false;
+      }
+      break;
     }
   }
-  if (req.version() >= 11 && req.count(http::field::host) == 0) {
+  if (req.version() >= 11 && seen[0] == 0) {
     refuse(400, "the Host header is required");
     return false;
   }
