@@ -58,8 +58,8 @@ trap '[ -n "$server" ] && kill $server 2>/dev/null; rm -rf "$out"' EXIT
 
 [ -x "$load" ] || { echo "build first: .ci/build release" >&2; exit 1; }
 [ -x "$node" ] || { echo "install the test tools first: (cd tests/node && npm ci)" >&2; exit 1; }
-if [ ! -d "$peers/node_modules" ] \
-   || [ "$peers/package-lock.json" -nt "$peers/node_modules/.package-lock.json" ]; then
+if [ "$what" != floor ] && { [ ! -d "$peers/node_modules" ] \
+   || [ "$peers/package-lock.json" -nt "$peers/node_modules/.package-lock.json" ]; }; then
   (cd "$peers" && npm ci --no-audit --no-fund --loglevel=error) >&2
 fi
 
