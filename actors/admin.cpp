@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <unordered_map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -111,7 +112,23 @@ int64_t unix_ms(std::chrono::system_clock::time_point t) {
     .count();
 }
 
-void write_node(json_writer& w, const sup::tree_node& n) {
+/// Passive sessions (`--passivate`) by shard name: counted with their
+/// shard's sessions, though they have no actor under it.
+using passive_counts = std::unordered_map<std::string, size_t>;
+
+passive_counts count_passive(runtime& rt) {
+  passive_counts out;
+  if (!rt.config().passivate)
+    return out;
+  auto& reg = rt.registry();
+  for (uint32_t m = 0; m < reg.metas(); ++m)
+    for (uint32_t s = 0; s < reg.shards_per_meta(); ++s)
+      if (auto n = reg.passive_in({m, s}).size(); n > 0)
+        out[shard_name({m, s})] = n;
+  return out;
+}
+
+void write_node(json_writer& w, const sup::tree_node& n, const passive_counts& passive) {
   w.StartObject();
   write_string(w, "id", n.id);
   write_string(w, "kind", n.kind == sup::child_kind::supervisor ? "supervisor"
@@ -135,7 +152,11 @@ void write_node(json_writer& w, const sup::tree_node& n) {
     write_uint(w, "supervisors", n.supervisors);
     w.EndObject();
     if (n.how == sup::strategy::simple_one_for_one) {
-      write_uint(w, "sessions", n.workers);
+      auto i = passive.find(n.id);
+      auto k = i != passive.end() ? i->second : 0;
+      write_uint(w, "sessions", n.workers + k);
+      if (k > 0)
+        write_uint(w, "passive", k);
     }
   }
   w.Key("mailbox");
@@ -148,7 +169,7 @@ void write_node(json_writer& w, const sup::tree_node& n) {
     w.Key("nodes");
     w.StartArray();
     for (auto& c : n.children)
-      write_node(w, c);
+      write_node(w, c, passive);
     w.EndArray();
   }
   w.EndObject();
@@ -490,15 +511,15 @@ void admin::tree(int depth, admin_done done) {
   opts.depth = depth;
   opts.max_workers_listed = 64;
   opts.list_dynamic = false;
-  node_.system().spawn([root = node_.root(), opts,
+  node_.system().spawn([root = node_.root(), opts, rt = &node_.rt(),
                         done = std::move(done)](caf::event_based_actor* self) {
     self->request(root, std::chrono::seconds{5}, sup::snapshot_atom::value, opts)
       .then(
-        [done](sup::tree_node& n) {
+        [done, rt](sup::tree_node& n) {
           std::string out;
           string_sink sink{out};
           json_writer w{sink};
-          write_node(w, n);
+          write_node(w, n, count_passive(*rt));
           done({200, std::move(out)});
         },
         [done](caf::error& e) {
@@ -541,6 +562,9 @@ void admin::shard(uint32_t meta, uint32_t shard, std::string_view cursor,
   auto rows = std::make_shared<std::vector<session_registry::row>>(
     reg.page({meta, shard}, after ? &*after : nullptr, page_size, more));
   auto infos = std::make_shared<std::vector<std::string>>(rows->size());
+  for (size_t i = 0; i < rows->size(); ++i)
+    if ((*rows)[i].passive)
+      (*infos)[i] = describe_passive(node_.rt(), (*rows)[i].id);
   auto name = shard_name({meta, shard});
   auto finish = [rows, infos, more, name, done] {
     auto now = steady_seconds();
@@ -555,7 +579,7 @@ void admin::shard(uint32_t meta, uint32_t shard, std::string_view cursor,
       auto& r = (*rows)[i];
       w.StartObject();
       write_string(w, "id", r.id.to_string());
-      write_string(w, "state", r.handle ? "live" : "restarting");
+      write_string(w, "state", r.handle ? "live" : r.passive ? "passive" : "restarting");
       write_uint(w, "age_s", now - r.created);
       write_uint(w, "idle_s", now - r.last_used);
       write_uint(w, "restarts", r.restarts);
@@ -618,6 +642,9 @@ admin_answer admin::metrics() {
   gauge("mcpvisor_sessions_asleep",
         "Idle sessions that keep only their checkpoint until they are needed.",
         rt.registry().asleep());
+  gauge("mcpvisor_sessions_passive",
+        "Sessions asleep without an actor (--passivate) until they are needed.",
+        rt.registry().passive());
   gauge("mcpvisor_connections", "Open client connections.",
         rt.stats().connections_open.load(std::memory_order_relaxed));
   gauge("mcpvisor_session_mailbox_depth_sum",

@@ -775,6 +775,12 @@ private:
       for (uint32_t s = 0; s < reg.shards_per_meta(); ++s)
         for (auto& [id, h] : reg.all({m, s}))
           caf::anon_send(h, event_atom::value, event::of(event::kind::migrate));
+    // passive sessions get an actor, which the next round asks to move
+    for (uint32_t m = 0; m < reg.metas(); ++m)
+      for (uint32_t s = 0; s < reg.shards_per_meta(); ++s)
+        for (auto& id : reg.passive_in({m, s}))
+          if (reg.wake(id))
+            rt_.start_session(id);
   }
 
   /// Draining, in two steps: sessions move to their successors (each

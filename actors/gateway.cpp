@@ -134,6 +134,8 @@ gateway::result gateway::to_session(const protocol::route& r,
   }
   if (!sent.known)
     return result::unknown_session;
+  if (sent.wake)
+    rt_.start_session(*id);
   if (d.in_flight != nullptr && r.request)
     *d.in_flight = flight{rt_.stats(), std::move(sent.load),
                           rt_.config().andon.session_share};

@@ -103,6 +103,8 @@ caf::behavior timer_actor(caf::event_based_actor* self, runtime* rt,
             answer_unreached(*h, "the server could not start a session; retry");
           for (auto& h : r.expired)
             expire_session(h);
+          for (auto& id : r.forgotten)
+            rt->forget_passive(id);
           for (auto& h : r.drowsy)
             caf::anon_send(h, event_atom::value, event::of(event::kind::sleep));
           asked += r.drowsy.size();

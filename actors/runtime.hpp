@@ -67,6 +67,10 @@ struct runtime_config {
   /// A session not used for this long drops its state (it stays in its
   /// checkpoint) until a client needs it again; 0: never.
   std::chrono::seconds sleep_after{10};
+  /// A session that sleeps also gives up its actor (passivation): it
+  /// costs its routing entry and its checkpoint, and its next message
+  /// starts an actor again from the checkpoint.
+  bool passivate = false;
   /// Sessions beyond this are refused (HTTP 503).
   size_t max_sessions = 200000;
   /// Calls a session may have in flight; more are refused.
@@ -300,6 +304,14 @@ public:
   void set_cluster(cluster* c) noexcept {
     cluster_ = c;
   }
+
+  /// Starts an actor for a passive session that has a message waiting
+  /// (session.cpp); its shard takes it from the session's slot.
+  void start_session(const session_id& id);
+
+  /// A passive session expired: its checkpoint, its buddy's copy and its
+  /// per-session upstream processes go (session.cpp).
+  void forget_passive(const session_id& id);
 
   /// True once the node is stopping: sessions that stop now end for good
   /// instead of waiting for a restart.

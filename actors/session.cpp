@@ -19,6 +19,7 @@
 #include "actors/tree.hpp"
 #include "actors/upstream.hpp"
 #include "supervision/errors.hpp"
+#include "supervision/supervisor.hpp"
 
 namespace mcpvisor::actors {
 
@@ -73,6 +74,35 @@ struct session_state {
 reply restarted_error(const request_id& id) {
   return reply::error(id, protocol::errc::internal_error, restarted_text, 200,
                       R"({"sessionRestarted":true})");
+}
+
+/// The admin API's description of a session: its revision, client and
+/// calls in flight when it finished initialize.
+std::string describe_engine(const protocol::session* engine, bool asleep,
+                            size_t mailbox_depth) {
+  std::string out = "{\"initialized\":";
+  bool init = engine != nullptr && engine->initialized();
+  out += init ? "true" : "false";
+  if (init) {
+    out += ",\"revision\":\"";
+    out += protocol::to_string(engine->rev());
+    out += "\",\"client\":";
+    protocol::append_quoted(out, engine->client_name());
+    if (!engine->subject().empty()) {
+      out += ",\"subject\":";
+      protocol::append_quoted(out, engine->subject());
+      out += ",\"scopes\":";
+      protocol::append_quoted(out, engine->scopes());
+    }
+    out += ",\"in_flight\":";
+    out += std::to_string(engine->calls_in_flight());
+  }
+  if (asleep)
+    out += ",\"asleep\":true";
+  out += ",\"mailbox_depth\":";
+  out += std::to_string(mailbox_depth);
+  out += '}';
+  return out;
 }
 
 class session_actor : public caf::event_based_actor {
@@ -190,6 +220,18 @@ public:
     auto& reg = rt_.registry();
     if (migrated_) {
       hand_on();
+    } else if (passivated_ && !for_good) {
+      // from now on messages wait in the session's slot; what reached the
+      // mailbox meanwhile waits there too, for an actor started at once
+      if (reg.passivate(id_, address())) {
+        auto h = hand_over();
+        h->after_crash = false;
+        if (!h->queued.empty()) {
+          reg.leave(id_, std::move(h));
+          if (reg.wake(id_))
+            rt_.start_session(id_);
+        }
+      }
     } else if (for_good) {
       if (!ended_)
         end("the server is shutting down");
@@ -422,29 +464,7 @@ private:
       if (stored->restore(rt_.checkpoints().load(id_)))
         engine = &*stored;
     }
-    std::string out = "{\"initialized\":";
-    bool init = engine != nullptr && engine->initialized();
-    out += init ? "true" : "false";
-    if (init) {
-      out += ",\"revision\":\"";
-      out += protocol::to_string(engine->rev());
-      out += "\",\"client\":";
-      protocol::append_quoted(out, engine->client_name());
-      if (!engine->subject().empty()) {
-        out += ",\"subject\":";
-        protocol::append_quoted(out, engine->subject());
-        out += ",\"scopes\":";
-        protocol::append_quoted(out, engine->scopes());
-      }
-      out += ",\"in_flight\":";
-      out += std::to_string(engine->calls_in_flight());
-    }
-    if (asleep_)
-      out += ",\"asleep\":true";
-    out += ",\"mailbox_depth\":";
-    out += std::to_string(mailbox().size());
-    out += '}';
-    return out;
+    return describe_engine(engine, asleep_, mailbox().size());
   }
 
   /// An idle session that holds nothing but what its checkpoint has (no
@@ -464,6 +484,11 @@ private:
     st_.reset();
     asleep_ = true;
     rt_.registry().set_asleep(id_, true);
+    if (rt_.config().passivate && !migrating_) {
+      // the actor goes too; cleanup leaves the session routed
+      passivated_ = true;
+      quit();
+    }
   }
 
   void wake() {
@@ -829,6 +854,8 @@ private:
   /// The node drains (see try_migrate), and where the session went.
   bool migrating_ = false;
   bool migrated_ = false;
+  /// Asleep and gone (`--passivate`): the session stays in the registry.
+  bool passivated_ = false;
   std::string moved_to_;
 };
 
@@ -851,6 +878,29 @@ caf::expected<caf::actor> spawn_session(runtime& rt, const session_id& id,
   if (reg.has_handover(id))
     caf::anon_send(handle, event_atom::value, event::of(event::kind::recover));
   return handle;
+}
+
+void runtime::start_session(const session_id& id) {
+  // a shard that is down starts it when it is back (restart_shard)
+  if (auto sup = shards().get(registry().address_of(id)))
+    caf::anon_send(sup, supervision::start_child_atom::value, id.to_string(),
+                   caf::message{});
+}
+
+void runtime::forget_passive(const session_id& id) {
+  checkpoints().erase(id);
+  if (auto* cl = clustered(); cl != nullptr)
+    cl->replicate_erase(id);
+  for (auto& u : upstreams())
+    u->session_ended(id.to_string());
+}
+
+std::string describe_passive(runtime& rt, const session_id& id) {
+  if (rt.server() == nullptr)
+    return describe_engine(nullptr, true, 0);
+  protocol::session stored{*rt.server()};
+  bool ok = stored.restore(rt.checkpoints().load(id));
+  return describe_engine(ok ? &stored : nullptr, true, 0);
 }
 
 void crash(const caf::actor& target, std::string why) {

@@ -22,6 +22,10 @@ void crash(const caf::actor& target, std::string why);
 /// Ends a session as if it expired.
 void expire_session(const caf::actor& session);
 
+/// What the admin API shows of a passive session (`--passivate`), read from
+/// its checkpoint without starting it.
+std::string describe_passive(runtime& rt, const session_id& id);
+
 /// Spawns the actor of session `id`, registered in its shard's slot. A
 /// session that ends normally removes itself from the slot; one that crashes
 /// stays routed until its shard restarts it, and the restarted actor picks

@@ -83,14 +83,20 @@ session_registry::sent session_registry::send(const session_id& id,
   e.last_used = steady_seconds();
   if (e.load == nullptr) // allocated when the session is first used
     e.load = std::make_shared<std::atomic<uint32_t>>(0);
+  bool wake = false;
   if (e.handle) {
     caf::anon_send(e.handle, event_atom::value, event::of(std::move(in)));
   } else {
     if (e.handover == nullptr)
       e.handover = std::make_unique<session_handover>();
     e.handover->queued.push_back(std::move(in));
+    if (e.passive) {
+      e.passive = false;
+      e.waking = true;
+      wake = true;
+    }
   }
-  return {true, e.load};
+  return {true, e.load, wake};
 }
 
 bool session_registry::known(const session_id& id) const {
@@ -111,10 +117,14 @@ bool session_registry::put(const session_id& id, caf::actor handle) {
     e.created = now;
     count_.fetch_add(1, std::memory_order_relaxed);
   }
-  bool restart = e.started;
+  bool restart = e.started && !e.waking;
   if (restart)
     ++e.restarts;
+  if (e.waking)
+    e.asleep = false;
   e.started = true;
+  e.passive = false;
+  e.waking = false;
   e.handle = std::move(handle);
   e.last_used = now;
   return restart;
@@ -172,6 +182,51 @@ void session_registry::set_asleep(const session_id& id, bool asleep) {
     i->second.asleep = asleep;
 }
 
+bool session_registry::passivate(const session_id& id, const caf::actor_addr& who) {
+  auto& s = shard_of(id);
+  std::lock_guard<std::mutex> guard{s.mtx};
+  auto i = s.sessions.find(id);
+  if (i == s.sessions.end() || caf::actor_cast<caf::actor_addr>(i->second.handle) != who)
+    return false;
+  auto& e = i->second;
+  e.handle = caf::actor{};
+  e.passive = true;
+  e.asleep = true;
+  return true;
+}
+
+bool session_registry::wake(const session_id& id) {
+  auto& s = shard_of(id);
+  std::lock_guard<std::mutex> guard{s.mtx};
+  auto i = s.sessions.find(id);
+  if (i == s.sessions.end() || !i->second.passive)
+    return false;
+  i->second.passive = false;
+  i->second.waking = true;
+  return true;
+}
+
+size_t session_registry::passive() const {
+  size_t n = 0;
+  for (uint32_t k = 0; k < metas_ * shards_; ++k) {
+    auto& s = shards_table_[k];
+    std::lock_guard<std::mutex> guard{s.mtx};
+    for (auto& [id, e] : s.sessions)
+      n += e.passive ? 1 : 0;
+  }
+  return n;
+}
+
+std::vector<session_id> session_registry::passive_in(shard_address addr) const {
+  std::vector<session_id> out;
+  auto& s = at(addr);
+  std::lock_guard<std::mutex> guard{s.mtx};
+  for (auto& [id, e] : s.sessions)
+    if (e.passive)
+      out.push_back(id);
+  return out;
+}
+
 size_t session_registry::asleep() const {
   size_t n = 0;
   for (size_t k = 0; k < size_t{metas_} * shards_; ++k) {
@@ -199,7 +254,8 @@ session_registry::restart_shard(shard_address addr,
       it = s.sessions.erase(it);
       count_.fetch_sub(1, std::memory_order_relaxed);
     } else {
-      survivors.push_back(it->first);
+      if (!it->second.passive)
+        survivors.push_back(it->first);
       ++it;
     }
   }
@@ -218,6 +274,12 @@ session_registry::sweep(shard_address addr, uint32_t expire_before,
     if (!e.started && e.created < unstarted_before) {
       if (e.handover != nullptr)
         out.handovers.push_back(std::move(e.handover));
+      it = s.sessions.erase(it);
+      count_.fetch_sub(1, std::memory_order_relaxed);
+      continue;
+    }
+    if (e.passive && e.last_used < expire_before) {
+      res.forgotten.push_back(it->first);
       it = s.sessions.erase(it);
       count_.fetch_sub(1, std::memory_order_relaxed);
       continue;
@@ -253,7 +315,7 @@ session_registry::page(shard_address addr, const session_id* after,
     out.reserve(s.sessions.size());
     for (auto& [id, e] : s.sessions)
       if (after == nullptr || *after < id)
-        out.push_back(row{id, e.handle, e.created, e.last_used, e.restarts});
+        out.push_back(row{id, e.handle, e.created, e.last_used, e.restarts, e.passive});
   }
   std::sort(out.begin(), out.end(),
             [](const row& x, const row& y) { return x.id < y.id; });

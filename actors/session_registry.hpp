@@ -69,6 +69,9 @@ public:
     bool known = false;
     /// The session's count of requests in flight.
     session_load load;
+    /// The session was passive: the caller starts its actor
+    /// (runtime::start_session), which takes the message from its slot.
+    bool wake = false;
   };
 
   /// Sends `in` to the session's actor, or, while the session restarts,
@@ -112,6 +115,23 @@ public:
   /// Sessions asleep.
   size_t asleep() const;
 
+  /// Passivation (`--passivate`): the sleeping actor `who` goes away and
+  /// the session stays, routed, with its checkpoint; the next message for
+  /// it waits in its slot and `send` says to start an actor. False if
+  /// `who` no longer serves `id`.
+  bool passivate(const session_id& id, const caf::actor_addr& who);
+
+  /// A passive session with messages waiting is to be started again: true
+  /// if the caller is to start it (it was passive).
+  bool wake(const session_id& id);
+
+  /// Sessions without an actor until a client needs them.
+  size_t passive() const;
+
+  /// The passive sessions of a shard (a draining node starts them so that
+  /// they move).
+  std::vector<session_id> passive_in(shard_address addr) const;
+
   // -- one shard at a time (shard restarts, the janitor, admin) -----------------
 
   struct dropped {
@@ -121,7 +141,7 @@ public:
 
   /// A shard restarts: forgets its sessions that are not in `saved` (they
   /// have no checkpoint to continue from) and returns the ids of the
-  /// others, to be started again.
+  /// others, to be started again (passive ones stay passive).
   std::vector<session_id> restart_shard(shard_address addr,
                                         const std::unordered_set<session_id>& saved,
                                         dropped& out);
@@ -131,6 +151,9 @@ public:
     std::vector<caf::actor> expired;
     /// Awake and not used since `sleep_before`: to put to sleep.
     std::vector<caf::actor> drowsy;
+    /// Passive and not used since `expire_before`: forgotten here; their
+    /// checkpoints are the caller's to erase.
+    std::vector<session_id> forgotten;
   };
 
   /// Sorts a shard's sessions for the janitor (a bound of 0 skips its
@@ -151,6 +174,7 @@ public:
     uint32_t created = 0;
     uint32_t last_used = 0;
     uint32_t restarts = 0;
+    bool passive = false;
   };
 
   /// Up to `limit` sessions of a shard with ids greater than `after`, in id
@@ -172,6 +196,10 @@ private:
     bool asleep = false;
     /// An actor was started for the session (it may be restarting now).
     bool started = false;
+    /// No actor until a message comes (see `passivate`).
+    bool passive = false;
+    /// An actor is being started for a passive session: not a restart.
+    bool waking = false;
     /// Messages waiting for the session's next actor.
     std::unique_ptr<session_handover> handover;
   };

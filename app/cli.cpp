@@ -196,6 +196,9 @@ parse_result parse_command_line(int argc, char** argv, std::string_view tools) {
   add_duration(app, "--sleep-after", rt.sleep_after,
                "a session unused this long keeps only its checkpoint until "
                "it is needed (0: never)");
+  app.add_flag("--passivate", rt.passivate,
+               "a sleeping session gives up its actor too (its routing entry "
+               "and checkpoint stay; its next message starts an actor again)");
   app.add_option("--max-sessions", rt.max_sessions,
                  "sessions beyond this are refused with 503")
     ->capture_default_str();

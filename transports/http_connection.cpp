@@ -448,7 +448,7 @@ void connection::finish() {
   if (phase_ == phase::closed)
     return;
   phase_ = phase::flushing;
-  if (!writing_)
+  if (!writing_ && !holding_)
     after_flush();
 }
 

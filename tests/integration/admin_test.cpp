@@ -339,6 +339,57 @@ TEST_CASE("the admin endpoint refuses to listen beyond loopback without a token"
   CHECK(*status == 2);
 }
 
+TEST_CASE("--passivate: a sleeping session gives up its actor, stays listed and "
+          "comes back on its next message, not as a restart") {
+  admin_fixture a{{"--passivate", "--sleep-after", "1", "--meta-shards", "1", "--shards", "1"},
+                  "default"};
+  auto metrics = [&] { return a.admin("GET", "/metrics")->body; };
+  auto sid = a.s.initialize();
+  REQUIRE_FALSE(sid.empty());
+  // it sleeps once initialized, and with --passivate its actor goes
+  CHECK(eventually([&] { return has(metrics(), "mcpvisor_sessions_passive 1"); }));
+  CHECK(has(metrics(), "mcpvisor_sessions 1"));
+  // the tree counts it with its shard; the shard's page describes it from
+  // its checkpoint
+  auto tree = a.admin("GET", "/admin/tree");
+  REQUIRE(tree);
+  CHECK(has(tree->body, R"("sessions":1,"passive":1)"));
+  auto page = a.admin("GET", "/admin/tree/0/0");
+  REQUIRE(page);
+  CHECK(has(page->body, sid));
+  CHECK(has(page->body, R"("state":"passive")"));
+  CHECK(has(page->body, R"("revision":"2025-11-25")"));
+  CHECK(has(page->body, R"("client":"it")"));
+  // its next message starts an actor that continues from the checkpoint
+  auto r = a.s.request(http_client::post(call(2, "echo", R"({"text":"back"})"),
+                                         a.s.session_headers(sid)));
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(has(r->body, R"("text":"back")"));
+  CHECK(has(metrics(), "mcpvisor_sessions_passive 0"));
+  CHECK(has(metrics(), R"(mcpvisor_restarts_total{level="session"} 0)"));
+  // a crash of the live actor still restarts it from the checkpoint
+  auto killed = a.chaos(R"({"target":"sessions","fraction":1})");
+  REQUIRE(killed);
+  CHECK(has(killed->body, "\"session_count\":1"));
+  CHECK(eventually([&] {
+    return has(metrics(), R"(mcpvisor_restarts_total{level="session"} 1)");
+  }));
+  auto again = a.s.request(http_client::post(ping, a.s.session_headers(sid)));
+  REQUIRE(again);
+  CHECK(has(again->body, R"("result":{})"));
+  // ended while passive: DELETE wakes it to end it, and it is gone
+  CHECK(eventually([&] { return has(metrics(), "mcpvisor_sessions_passive 1"); }));
+  auto del = a.s.request("DELETE /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n" + a.s.session_headers(sid)
+                         + "Content-Length: 0\r\n\r\n");
+  REQUIRE(del);
+  CHECK(del->status == 204);
+  CHECK(eventually([&] { return has(metrics(), "mcpvisor_sessions 0"); }));
+  auto gone = a.s.request(http_client::post(ping, a.s.session_headers(sid)));
+  REQUIRE(gone);
+  CHECK(gone->status == 404);
+}
+
 } // TEST_SUITE
 
 TEST_SUITE("request logs") {
