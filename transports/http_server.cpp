@@ -38,6 +38,20 @@ struct http_server::impl {
 
   void take(tcp::socket socket);
   void tick();
+
+  /// Calls `fn` on every open connection (outside the list's lock).
+  template <class F>
+  void each_live(F fn) {
+    std::vector<std::shared_ptr<connection>> live;
+    {
+      std::lock_guard<std::mutex> guard{shared.mtx};
+      for (auto& w : shared.conns)
+        if (auto c = w.lock())
+          live.push_back(std::move(c));
+    }
+    for (auto& c : live)
+      fn(*c);
+  }
 };
 
 // -- accept loop --------------------------------------------------------------
@@ -76,15 +90,7 @@ void http_server::impl::tick() {
   tick_timer->async_wait([this](beast::error_code ec) {
     if (ec || stopping.load())
       return;
-    std::vector<std::shared_ptr<connection>> live;
-    {
-      std::lock_guard<std::mutex> guard{shared.mtx};
-      for (auto& w : shared.conns)
-        if (auto c = w.lock())
-          live.push_back(std::move(c));
-    }
-    for (auto& c : live)
-      c->tick();
+    each_live([](connection& c) { c.tick(); });
     shared.legacy.sweep(shared.gw);
     tick();
   });
@@ -139,18 +145,7 @@ void http_server::stop() {
       s.tick_timer->cancel();
   });
   auto& sh = s.shared;
-  auto each_live = [&sh](auto&& fn) {
-    std::vector<std::shared_ptr<connection>> live;
-    {
-      std::lock_guard<std::mutex> guard{sh.mtx};
-      for (auto& w : sh.conns)
-        if (auto c = w.lock())
-          live.push_back(std::move(c));
-    }
-    for (auto& c : live)
-      fn(*c);
-  };
-  each_live([](connection& c) { c.stop_serving(); });
+  s.each_live([](connection& c) { c.stop_serving(); });
   // requests still waiting are answered and written out; a client that
   // does not read its answer is not waited for long
   if (sh.open.load() > 0)
@@ -161,7 +156,7 @@ void http_server::stop() {
   }
   // the lanes go on running actors: no handler of this server may be left
   // on them, so what is still open is closed at once
-  each_live([](connection& c) { c.shutdown(); });
+  s.each_live([](connection& c) { c.shutdown(); });
   if (sh.open.load() > 0 && !sh.all_closed.try_acquire_for(std::chrono::seconds{3})) {
     log::error("connections did not close; exiting without them",
                {{"open", std::to_string(sh.open.load())}});
