@@ -11,6 +11,7 @@
 #include <caf/detail/set_thread_name.hpp>
 #include <caf/detail/thread_safe_actor_clock.hpp>
 #include <caf/execution_unit.hpp>
+#include <caf/intrusive_ptr.hpp>
 #include <caf/logger.hpp>
 #include <caf/resumable.hpp>
 #include <caf/scheduler/abstract_coordinator.hpp>
@@ -82,37 +83,17 @@ private:
     size_t lane;
   };
 
-  /// A queued job owns the reference it was enqueued with.
-  struct job_ref {
-    explicit job_ref(caf::resumable* j) noexcept : job(j) {
-      // nop
-    }
-    job_ref(job_ref&& other) noexcept : job(other.job) {
-      other.job = nullptr;
-    }
-    job_ref(const job_ref&) = delete;
-    job_ref& operator=(const job_ref&) = delete;
-    job_ref& operator=(job_ref&&) = delete;
-    ~job_ref() {
-      if (job != nullptr)
-        intrusive_ptr_release(job);
-    }
-    caf::resumable* release() noexcept {
-      auto* j = job;
-      job = nullptr;
-      return j;
-    }
-    caf::resumable* job;
-  };
-
   void post(size_t lane, caf::resumable* job) {
     if (stopped_.load(std::memory_order_relaxed)) {
       cleanup_and_release(job);
       return;
     }
-    boost::asio::post(lanes_.lane(lane), [this, lane, ref = job_ref{job}]() mutable {
-      run(lane, ref.release());
-    });
+    // the queued job owns the reference it was enqueued with (released if
+    // the lane drops it unrun)
+    boost::asio::post(lanes_.lane(lane),
+                      [this, lane, ref = caf::intrusive_ptr<caf::resumable>{job, false}]() mutable {
+                        run(lane, ref.detach());
+                      });
   }
 
   void run(size_t lane, caf::resumable* job) {
