@@ -22,10 +22,10 @@ void put_word(char* out, uint64_t w) {
     out[i] = static_cast<char>(w >> (56 - 8 * i));
 }
 
-uint64_t get_word(const std::string& bytes, size_t at) {
+uint64_t get_word(const char* bytes) {
   uint64_t w = 0;
   for (size_t i = 0; i < 8; ++i)
-    w = (w << 8) | static_cast<unsigned char>(bytes[at + i]);
+    w = (w << 8) | static_cast<unsigned char>(bytes[i]);
   return w;
 }
 
@@ -67,10 +67,27 @@ std::string session_id::to_string() const {
 std::optional<session_id> session_id::parse(std::string_view text) {
   if (text.size() != text_size)
     return std::nullopt;
-  auto bytes = protocol::base64url_decode(text);
-  if (!bytes || bytes->size() != 24)
-    return std::nullopt;
-  return session_id{get_word(*bytes, 0), get_word(*bytes, 8), get_word(*bytes, 16)};
+  // 32 base64url characters are 24 bytes, four characters to three
+  char bytes[24];
+  for (size_t i = 0; i < 8; ++i) {
+    uint32_t group = 0;
+    for (size_t j = 0; j < 4; ++j) {
+      auto c = text[i * 4 + j];
+      int v = c >= 'A' && c <= 'Z'   ? c - 'A'
+              : c >= 'a' && c <= 'z' ? c - 'a' + 26
+              : c >= '0' && c <= '9' ? c - '0' + 52
+              : c == '-'             ? 62
+              : c == '_'             ? 63
+                                     : -1;
+      if (v < 0)
+        return std::nullopt;
+      group = group << 6 | static_cast<uint32_t>(v);
+    }
+    bytes[i * 3] = static_cast<char>(group >> 16);
+    bytes[i * 3 + 1] = static_cast<char>(group >> 8);
+    bytes[i * 3 + 2] = static_cast<char>(group);
+  }
+  return session_id{get_word(bytes), get_word(bytes + 8), get_word(bytes + 16)};
 }
 
 shard_address session_id::address(uint32_t metas,

@@ -44,7 +44,8 @@
 #
 # With BEFORE=/path/to/an/older/mcpvisor, the server "before" is that binary
 # with the same flags: BEFORE=... SERVERS="before mcpvisor" measures a change
-# against the build it replaces, interleaved in one run.
+# against the build it replaces, interleaved in one run; `floor` then adds
+# a row "before" (JSON answer) beside the others.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -226,6 +227,7 @@ elif [ "$what" = floor ]; then
   # wait_port: until $port accepts
   wait_port() { until (exec 3<> "/dev/tcp/127.0.0.1/$port") 2>/dev/null; do sleep 0.1; done; }
   rows=(nginx json sse stateless sharing)
+  [ -n "${BEFORE:-}" ] && rows+=(before)
   for r in $(seq 1 "$rounds"); do
     for row in "${rows[@]}"; do
       port=$((port + 1))
@@ -267,12 +269,13 @@ CONF
       case $row in
         sharing) "$root/build/mcpvisor" --listen "127.0.0.1:$port" --scheduler-policy sharing \
                    2> "$out/$row.log" & ;;
+        before) "$BEFORE" --listen "127.0.0.1:$port" 2> "$out/$row.log" & ;;
         *) "$root/build/mcpvisor" --listen "127.0.0.1:$port" 2> "$out/$row.log" & ;;
       esac
       server=$!
       wait_port
       case $row in
-        json|sharing) script "$out/call.lua" "$call}}" "Mcp-Session-Id: $(session "$(url)")" \
+        json|sharing|before) script "$out/call.lua" "$call}}" "Mcp-Session-Id: $(session "$(url)")" \
                         "MCP-Protocol-Version: 2025-11-25" ;;
         sse) script "$out/call.lua" "$call,\"_meta\":{\"progressToken\":7}}}" \
                "Mcp-Session-Id: $(session "$(url)")" "MCP-Protocol-Version: 2025-11-25" ;;
@@ -294,7 +297,7 @@ def us(v):
     return float(v[:-1]) * 1e6
 names = {'nginx': 'nginx, one worker, fixed body', 'json': 'mcpvisor, JSON answer',
          'sse': 'mcpvisor, SSE answer', 'stateless': 'mcpvisor, stateless 2026-07-28',
-         'sharing': 'mcpvisor on CAF sharing, JSON'}
+         'sharing': 'mcpvisor on CAF sharing, JSON', 'before': 'mcpvisor before ($BEFORE), JSON'}
 print(f"{'':>31} {'req/s':>8} {'p50 µs':>7} {'p99 µs':>7} {'cpu µs/req':>10} {'× nginx':>7} {'non-2xx':>7}  rounds (cpu µs/req)")
 floor = None
 for row in rows:

@@ -424,10 +424,12 @@ private:
 
   revision rev_;
   std::string name_;
-  /// Arguments, capabilities and answers live in one arena with small
-  /// chunks: a call allocates a few hundred bytes, not RapidJSON's default
-  /// 64 KiB chunk per document.
-  rapidjson::MemoryPoolAllocator<> arena_{1024};
+  /// Arguments, capabilities and answers live in one arena, whose first
+  /// chunk is part of the context (a typical call allocates nothing more)
+  /// and whose later chunks are small, not RapidJSON's default 64 KiB.
+  alignas(8) char first_chunk_[1024];
+  rapidjson::MemoryPoolAllocator<> arena_{first_chunk_, sizeof(first_chunk_), 1024,
+                                          &heap_allocator()};
   json_value args_;
   std::string uri_;
   std::string session_;

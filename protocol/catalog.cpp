@@ -1,5 +1,7 @@
 #include "protocol/catalog.hpp"
 
+#include "protocol/ascii.hpp"
+
 #include <algorithm>
 #include <cctype>
 
@@ -43,13 +45,6 @@ bool is_tchar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0
          || std::string_view{"!#$%&'*+-.^_`|~"}.find(c)
               != std::string_view::npos;
-}
-
-std::string lower(std::string_view s) {
-  std::string out{s};
-  for (auto& c : out)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 /// Finds x-mcp-header anywhere except along pure `properties` chains: such
@@ -100,7 +95,7 @@ void collect_headers(const json_value& schema, std::vector<std::string>& path,
                 + "' needs type string, integer or boolean";
       } else {
         for (auto& existing : out)
-          if (lower(existing.header) == lower(*name))
+          if (iequals(existing.header, *name))
             error = "x-mcp-header '" + std::string{*name}
                     + "' is used twice";
         out.push_back(header_param{std::string{*name}, path, std::string{*type}});

@@ -1,5 +1,6 @@
 #include "protocol/engine.hpp"
 
+#include "protocol/ascii.hpp"
 #include "protocol/auth.hpp"
 
 #include <algorithm>
@@ -1386,14 +1387,6 @@ std::optional<std::string> argument_text(const json_value& v) {
     return std::string{buf};
   }
   return std::nullopt;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size()
-         && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-              return std::tolower(static_cast<unsigned char>(x))
-                     == std::tolower(static_cast<unsigned char>(y));
-            });
 }
 
 /// Same integer even if written differently ("42" and "42.0").

@@ -1,7 +1,6 @@
 #include "protocol/ingress.hpp"
 
-#include <cctype>
-
+#include "protocol/ascii.hpp"
 #include "protocol/revision.hpp"
 
 namespace mcpvisor::protocol {
@@ -14,13 +13,6 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
     s.remove_suffix(1);
   return s;
-}
-
-std::string lower(std::string_view s) {
-  std::string out{s};
-  for (auto& c : out)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 /// Host name of a Host header or an origin's authority: without port,
@@ -37,7 +29,7 @@ std::string host_name(std::string_view authority) {
 
 bool json_content(std::string_view ct) {
   auto semi = ct.find(';');
-  return lower(trim(ct.substr(0, semi))) == "application/json";
+  return iequals(trim(ct.substr(0, semi)), "application/json");
 }
 
 route answer(int status, const request_id& id, std::string_view text) {
@@ -204,8 +196,8 @@ bool origin_policy::origin_ok(std::string_view origin) const {
   auto scheme = origin.find("://");
   if (scheme == std::string_view::npos)
     return false;
-  auto s = lower(origin.substr(0, scheme));
-  if (s != "http" && s != "https")
+  auto s = origin.substr(0, scheme);
+  if (!iequals(s, "http") && !iequals(s, "https"))
     return false;
   auto authority = origin.substr(scheme + 3);
   if (auto slash = authority.find('/'); slash != std::string_view::npos)
@@ -216,8 +208,8 @@ bool origin_policy::origin_ok(std::string_view origin) const {
 // -- routes -------------------------------------------------------------------
 
 bool accepts(std::string_view accept, std::string_view type) {
-  auto slash = type.find('/');
-  auto family = std::string{type.substr(0, slash)} + "/*";
+  // type/subtype, its family type/* and */*, in any case
+  auto family = type.substr(0, type.find('/') + 1);
   size_t start = 0;
   while (start <= accept.size()) {
     auto comma = accept.find(',', start);
@@ -226,8 +218,10 @@ bool accepts(std::string_view accept, std::string_view type) {
     auto range = accept.substr(start, comma - start);
     if (auto semi = range.find(';'); semi != std::string_view::npos)
       range = range.substr(0, semi);
-    auto r = lower(trim(range));
-    if (r == type || r == family || r == "*/*")
+    auto r = trim(range);
+    if (iequals(r, type) || r == "*/*"
+        || (r.size() == family.size() + 1 && r.back() == '*'
+            && iequals(r.substr(0, family.size()), family)))
       return true;
     start = comma + 1;
   }

@@ -167,7 +167,7 @@ private:
 } // namespace
 
 json_value deep_copy(const json_value& v, json_allocator& alloc) {
-  json_document doc(&alloc);
+  json_document doc(&alloc, 256, &heap_allocator());
   auto generate = [&v](json_document& d) {
     copying_handler h{d};
     return v.Accept(h);
@@ -183,6 +183,11 @@ json_document copy_document(const json_value& v) {
   json_value copy = deep_copy(v, doc.GetAllocator());
   static_cast<json_value&>(doc).Swap(copy);
   return doc;
+}
+
+rapidjson::CrtAllocator& heap_allocator() noexcept {
+  static rapidjson::CrtAllocator heap;
+  return heap;
 }
 
 } // namespace mcpvisor::protocol

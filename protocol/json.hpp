@@ -17,6 +17,10 @@ using json_value = rapidjson::Value;
 using json_document = rapidjson::Document;
 using json_allocator = rapidjson::Document::AllocatorType;
 
+/// RapidJSON's plain heap allocator, one for all: an arena or a parser stack
+/// that is given none makes one of its own on the heap, once per document.
+rapidjson::CrtAllocator& heap_allocator() noexcept;
+
 /// Writes compact JSON into a std::string that it owns (RapidJSON's output
 /// stream concept over std::string, no intermediate buffer copy).
 class string_sink {

@@ -177,7 +177,9 @@ decode_error invalid(std::string text, request_id id = {}) {
 
 } // namespace
 
-message::message() : pool_(arena_, sizeof(arena_), 16 * 1024), doc_(&pool_) {
+message::message()
+  : pool_(arena_, sizeof(arena_), 16 * 1024, &heap_allocator()),
+    doc_(&pool_, 1024, &heap_allocator()) {
   // nop
 }
 
@@ -205,7 +207,7 @@ std::optional<decode_error> decode(std::string text, message& out,
   rapidjson::ParseResult parsed;
   auto generator = [&](json_document& doc) {
     (void) doc;
-    rapidjson::Reader reader;
+    rapidjson::Reader reader{&heap_allocator()};
     rapidjson::InsituStringStream in{out.text_.data()};
     constexpr unsigned flags = rapidjson::kParseInsituFlag
                                | rapidjson::kParseValidateEncodingFlag

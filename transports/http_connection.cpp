@@ -34,7 +34,7 @@ constexpr auto handshake_timeout = std::chrono::seconds{10};
 connection::connection(tcp::socket socket, http_shared& srv,
                        std::shared_ptr<net::ssl::context> tls)
   : tls_(std::move(tls)), stream_(make_server_stream(std::move(socket), tls_.get())),
-    srv_(srv) {
+    srv_(srv), read_timer_(tcp().get_executor()) {
   // small SSE events must not wait for Nagle's algorithm
   beast::error_code ignored;
   tcp().socket().set_option(tcp::no_delay(true), ignored);
@@ -68,6 +68,7 @@ net::any_io_executor connection::executor() {
 void connection::started_tls(tls_start how) {
   switch (how) {
     case tls_start::ok:
+      tcp().expires_never(); // the handshake's deadline; reads have their own
       read();
       return;
     case tls_start::failed:
@@ -137,8 +138,28 @@ void connection::read() {
   phase_ = phase::reading;
   resume_ = false;
   reader_.emplace(read_limits{srv_.cfg.max_header_bytes, srv_.cfg.max_body_bytes});
-  tcp().expires_after(srv_.cfg.read_timeout);
+  read_deadline_ = std::chrono::steady_clock::now() + srv_.cfg.read_timeout;
+  time_reading();
   parse_buffered();
+}
+
+void connection::time_reading() {
+  if (timing_)
+    return;
+  timing_ = true;
+  read_timer_.expires_at(read_deadline_);
+  read_timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+    auto self = weak.lock();
+    if (self == nullptr)
+      return;
+    self->timing_ = false;
+    if (ec || self->phase_ != phase::reading)
+      return; // the next read arms it again
+    if (std::chrono::steady_clock::now() < self->read_deadline_)
+      self->time_reading();
+    else
+      self->fail(); // too slow to send its request, or idle too long
+  });
 }
 
 void connection::parse_buffered() {
@@ -160,14 +181,13 @@ void connection::parse_buffered() {
   }
   // the reader holds less than its header limit unparsed, so the buffer
   // stays within that limit plus one read
-  std::visit(
-    [this](auto& s) {
-      s.async_read_some(buffer_.prepare(16 * 1024),
-                        [self = shared_from_this()](beast::error_code ec, size_t n) {
-                          self->on_read(ec, n);
-                        });
-    },
-    stream_);
+  auto done = [self = shared_from_this()](beast::error_code ec, size_t n) {
+    self->on_read(ec, n);
+  };
+  if (auto* s = std::get_if<tls_stream>(&stream_))
+    s->async_read_some(buffer_.prepare(16 * 1024), std::move(done));
+  else
+    tcp().socket().async_read_some(buffer_.prepare(16 * 1024), std::move(done));
 }
 
 void connection::on_read(beast::error_code ec, size_t n) {
@@ -206,12 +226,10 @@ void connection::watch() {
     self->on_watch(ec, n);
   });
   // no timeout while an answer is under way (an SSE stream may last)
-  if (auto* s = std::get_if<tls_stream>(&stream_)) {
-    tcp().expires_never();
+  if (auto* s = std::get_if<tls_stream>(&stream_))
     s->async_read_some(buffer_.prepare(4096), std::move(done));
-  } else {
+  else
     tcp().socket().async_read_some(buffer_.prepare(4096), std::move(done));
-  }
 }
 
 /// The watch starts once the runtime had its turn to answer at once: the
@@ -498,6 +516,7 @@ void connection::fail() {
     return;
   phase_ = phase::closed;
   end_exchange();
+  read_timer_.cancel();
   beast::error_code ignored;
   tcp().socket().close(ignored);
 }

@@ -15,6 +15,7 @@
 #include <variant>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
@@ -161,6 +162,7 @@ private:
 
   // reading
   void read();
+  void time_reading();
   void parse_buffered();
   void on_read(boost::beast::error_code ec, size_t n);
   void handle(request_reader::request& req);
@@ -197,6 +199,13 @@ private:
   std::shared_ptr<boost::asio::ssl::context> tls_;
   server_stream stream_;
   http_shared& srv_;
+  /// Reading a request ends by `read_deadline_` (--read-timeout). The timer
+  /// is armed when a read starts and it is not armed already; firing early,
+  /// it waits again for the deadline of the request read now, so a request
+  /// costs no timer operation (as Beast's per-read timeout did).
+  boost::asio::steady_timer read_timer_;
+  std::chrono::steady_clock::time_point read_deadline_;
+  bool timing_ = false;
   boost::beast::flat_buffer buffer_;
   std::optional<request_reader> reader_;
   phase phase_ = phase::reading;

@@ -1,13 +1,14 @@
 #include "transports/http_reader.hpp"
 
 #include <array>
-#include <cctype>
 #include <exception>
 #include <vector>
 
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/rfc7230.hpp>
+
+#include "protocol/ascii.hpp"
 
 
 namespace mcpvisor::transports {
@@ -35,10 +36,7 @@ std::vector<std::string> coding_list(const request_reader::request& req) {
       continue;
     auto before = out.size();
     for (auto token : http::token_list{f.value()}) {
-      std::string t{token.data(), token.size()};
-      for (auto& c : t)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      out.push_back(std::move(t));
+      out.push_back(protocol::lower({token.data(), token.size()}));
     }
     if (out.size() == before)
       out.emplace_back(); // nothing Beast calls a token: refused below
