@@ -209,7 +209,9 @@ bool origin_policy::origin_ok(std::string_view origin) const {
 
 bool accepts(std::string_view accept, std::string_view type) {
   // type/subtype, its family type/* and */*, in any case
-  auto family = type.substr(0, type.find('/') + 1);
+  auto slash = type.find('/');
+  auto family = slash == std::string_view::npos ? std::string_view{}
+                                                : type.substr(0, slash + 1);
   size_t start = 0;
   while (start <= accept.size()) {
     auto comma = accept.find(',', start);
@@ -220,7 +222,7 @@ bool accepts(std::string_view accept, std::string_view type) {
       range = range.substr(0, semi);
     auto r = trim(range);
     if (iequals(r, type) || r == "*/*"
-        || (r.size() == family.size() + 1 && r.back() == '*'
+        || (!family.empty() && r.size() == family.size() + 1 && r.back() == '*'
             && iequals(r.substr(0, family.size()), family)))
       return true;
     start = comma + 1;

@@ -153,8 +153,8 @@ void connection::time_reading() {
     if (self == nullptr)
       return;
     self->timing_ = false;
-    if (ec || self->phase_ != phase::reading)
-      return; // the next read arms it again
+    if (ec || self->phase_ != phase::reading || self->resume_)
+      return; // the next read arms it again, with its own deadline
     if (std::chrono::steady_clock::now() < self->read_deadline_)
       self->time_reading();
     else

@@ -254,6 +254,12 @@ TEST_CASE("Accept lists, wildcards and parameters") {
   CHECK(accepts("*/*", "text/event-stream"));
   CHECK_FALSE(accepts("text/html", "application/json"));
   CHECK_FALSE(accepts("", "application/json"));
+  // media types compare without regard to case (RFC 9110 §8.3.1)
+  CHECK(accepts("Application/JSON", "application/json"));
+  CHECK(accepts(" TEXT/* ;q=0.5", "text/event-stream"));
+  CHECK_FALSE(accepts("application/", "application/json"));
+  CHECK_FALSE(accepts("application/jsonx, text/*x", "application/json"));
+  CHECK_FALSE(accepts("application/*", "text/event-stream"));
 }
 
 } // TEST_SUITE
