@@ -93,6 +93,23 @@ caf::behavior timer_actor(caf::event_based_actor* self, runtime* rt,
       size_t asked = 0;
       auto before = [now](uint32_t age) { return now > age ? now - age : 0; };
       auto& reg = rt->registry();
+      // Sessions that ended or went to sleep together (100K opened in a
+      // burst and left idle) would all be told in one round, and their
+      // actors would then hold every lane for a second: at most
+      // `per_round` are told each round, the rest in the rounds after, and
+      // in steps of `per_step` with a pause between (this actor has a
+      // thread of its own), so the lanes serve calls in between.
+      constexpr size_t per_round = 2000;
+      constexpr size_t per_step = 100;
+      size_t told = 0;
+      auto tell = [&told] {
+        if (told >= per_round)
+          return false;
+        if (told > 0 && told % per_step == 0)
+          std::this_thread::sleep_for(std::chrono::milliseconds{40});
+        ++told;
+        return true;
+      };
       for (uint32_t m = 0; m < reg.metas(); ++m)
         for (uint32_t s = 0; s < reg.shards_per_meta(); ++s) {
           // sessions whose shard never started their actor go after 30 s
@@ -102,12 +119,15 @@ caf::behavior timer_actor(caf::event_based_actor* self, runtime* rt,
           for (auto& h : gone.handovers)
             answer_unreached(*h, "the server could not start a session; retry");
           for (auto& h : r.expired)
-            expire_session(h);
+            if (tell())
+              expire_session(h);
           for (auto& id : r.forgotten)
             rt->forget_passive(id);
           for (auto& h : r.drowsy)
-            caf::anon_send(h, event_atom::value, event::of(event::kind::sleep));
-          asked += r.drowsy.size();
+            if (tell()) {
+              caf::anon_send(h, event_atom::value, event::of(event::kind::sleep));
+              ++asked;
+            }
         }
       *trim = asked >= 1000;
     }});
