@@ -181,13 +181,19 @@ void connection::parse_buffered() {
   }
   // the reader holds less than its header limit unparsed, so the buffer
   // stays within that limit plus one read
-  auto done = [self = shared_from_this()](beast::error_code ec, size_t n) {
+  read_some(16 * 1024, [self = shared_from_this()](beast::error_code ec, size_t n) {
     self->on_read(ec, n);
-  };
+  });
+}
+
+/// Reads through TLS, or on the socket itself (no per-read timer: the
+/// read deadline is the connection's own, see time_reading).
+template <class Handler>
+void connection::read_some(size_t n, Handler&& done) {
   if (auto* s = std::get_if<tls_stream>(&stream_))
-    s->async_read_some(buffer_.prepare(16 * 1024), std::move(done));
+    s->async_read_some(buffer_.prepare(n), std::forward<Handler>(done));
   else
-    tcp().socket().async_read_some(buffer_.prepare(16 * 1024), std::move(done));
+    tcp().socket().async_read_some(buffer_.prepare(n), std::forward<Handler>(done));
 }
 
 void connection::on_read(beast::error_code ec, size_t n) {
@@ -226,10 +232,7 @@ void connection::watch() {
     self->on_watch(ec, n);
   });
   // no timeout while an answer is under way (an SSE stream may last)
-  if (auto* s = std::get_if<tls_stream>(&stream_))
-    s->async_read_some(buffer_.prepare(4096), std::move(done));
-  else
-    tcp().socket().async_read_some(buffer_.prepare(4096), std::move(done));
+  read_some(4096, std::move(done));
 }
 
 /// The watch starts once the runtime had its turn to answer at once: the

@@ -164,6 +164,8 @@ private:
   void read();
   void time_reading();
   void parse_buffered();
+  template <class Handler>
+  void read_some(size_t n, Handler&& done);
   void on_read(boost::beast::error_code ec, size_t n);
   void handle(request_reader::request& req);
   void watch();
