@@ -8,6 +8,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/result.hpp>
 #include <caf/exit_reason.hpp>
 
 #include "actors/call_link.hpp"
@@ -126,30 +127,33 @@ public:
         caf::actor_cast<caf::actor>(this), event_atom::value,
         event::of(event::kind::recover));
     return {
-      // every event is sent anonymously (see crash(), submit_call(), the
-      // change bus, the gateway), so the string returned goes nowhere,
-      // except to the sender of an info request
-      [this](event_atom, event& e) {
+      // only the admin's info request is answered; every other event is
+      // sent anonymously (crash(), submit_call(), the change bus, the
+      // gateway) and gets no answer at all: "delegated" builds no message
+      [this](event_atom, event& e) -> caf::result<std::string> {
         observe();
-        return handle(e);
+        if (e.what == event::kind::info)
+          return describe();
+        handle(e);
+        return caf::delegated<std::string>{};
       },
     };
   }
 
-  /// Returns the answer to an info request; nothing for other events.
-  std::string handle(event& e) {
+  /// Every event but an info request (answered in make_behavior).
+  void handle(event& e) {
     using kind = event::kind;
     switch (e.what) {
       case kind::client:
         take(e.in);
-        return {};
+        return;
       case kind::info:
-        return describe();
+        return; // answered by make_behavior
       case kind::recover:
         // also the message that wakes a new actor (see spawn_session)
         if (recovering_ != nullptr)
           recover();
-        return {};
+        return;
       case kind::call_done:
         if (!e.text.empty()) {
           if (st_ != nullptr)
@@ -162,23 +166,23 @@ public:
           st_->engine.finish(*e.call, out);
           route(out);
         }
-        return {};
+        return;
       case kind::notify:
         if (st_ != nullptr)
           emit(e.id, protocol::message_kind::notification, std::move(e.text),
                false);
-        return {};
+        return;
       case kind::close_stream:
         if (st_ != nullptr && st_->single == nullptr)
           st_->streams.close_early(e.id);
-        return {};
+        return;
       case kind::change:
         if (st_ != nullptr) {
           engine_output out;
           st_->engine.notify_change(e.change, e.text, out);
           route(out);
         }
-        return {};
+        return;
       case kind::tick:
         if (st_ != nullptr) {
           if (st_->tick_at && std::chrono::steady_clock::now() >= *st_->tick_at)
@@ -187,27 +191,26 @@ public:
           st_->engine.tick(std::chrono::steady_clock::now(), out);
           route(out);
         }
-        return {};
+        return;
       case kind::sleep:
         sleep();
-        return {};
+        return;
       case kind::close:
         end("the session expired");
-        return {};
+        return;
       case kind::migrate:
         migrating_ = true;
         try_migrate();
-        return {};
+        return;
       case kind::crash:
         throw std::runtime_error(e.text);
       case kind::task:
-        return {}; // tasks are run by the stateless actors
+        return; // tasks are run by the stateless actors
       case kind::again:
         if (st_ != nullptr)
           retry_keyed(e.id);
-        return {};
+        return;
     }
-    return {};
   }
 
   bool cleanup(caf::error&& reason, caf::execution_unit* host) override {

@@ -69,24 +69,9 @@ std::optional<session_id> session_id::parse(std::string_view text) {
     return std::nullopt;
   // 32 base64url characters are 24 bytes, four characters to three
   char bytes[24];
-  for (size_t i = 0; i < 8; ++i) {
-    uint32_t group = 0;
-    for (size_t j = 0; j < 4; ++j) {
-      auto c = text[i * 4 + j];
-      int v = c >= 'A' && c <= 'Z'   ? c - 'A'
-              : c >= 'a' && c <= 'z' ? c - 'a' + 26
-              : c >= '0' && c <= '9' ? c - '0' + 52
-              : c == '-'             ? 62
-              : c == '_'             ? 63
-                                     : -1;
-      if (v < 0)
-        return std::nullopt;
-      group = group << 6 | static_cast<uint32_t>(v);
-    }
-    bytes[i * 3] = static_cast<char>(group >> 16);
-    bytes[i * 3 + 1] = static_cast<char>(group >> 8);
-    bytes[i * 3 + 2] = static_cast<char>(group);
-  }
+  auto n = protocol::base64url_decode(text, bytes, sizeof(bytes));
+  if (!n || *n != sizeof(bytes))
+    return std::nullopt;
   return session_id{get_word(bytes), get_word(bytes + 8), get_word(bytes + 16)};
 }
 

@@ -8,6 +8,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/result.hpp>
 
 #include "actors/call_link.hpp"
 #include "actors/keyed_calls.hpp"
@@ -50,9 +51,12 @@ public:
       caf::anon_send(caf::actor_cast<caf::actor>(this), event_atom::value,
                      event::of(std::move(in)));
     return {
-      [this](event_atom, event& e) {
+      // events come anonymously and are never answered: "delegated"
+      // skips the (empty) answer CAF would otherwise prepare for each
+      [this](event_atom, event& e) -> caf::result<void> {
         observe();
         handle(e);
+        return caf::delegated<void>{};
       },
     };
   }

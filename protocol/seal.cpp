@@ -61,16 +61,28 @@ int value_of(char c, bool url) {
   return -1;
 }
 
+/// The most bytes `in` can decode to.
+size_t decoded_bound(std::string_view in) {
+  return in.size() / 4 * 3 + 2;
+}
+
 /// Decodes groups of 4 characters (the last group may be 2 or 3 characters
-/// when unpadded); unused trailing bits must be zero so that every byte
-/// string has exactly one encoding.
-std::optional<std::string> decode(std::string_view in, bool url) {
-  std::string out;
-  out.reserve(in.size() / 4 * 3 + 2);
+/// when unpadded) into `out`, which holds `capacity` bytes; unused trailing
+/// bits must be zero so that every byte string has exactly one encoding.
+/// The number of bytes written, or nullopt.
+std::optional<size_t> decode(std::string_view in, bool url, char* out,
+                             size_t capacity) {
   size_t full = in.size() / 4 * 4;
   size_t tail = in.size() - full;
   if (tail == 1)
     return std::nullopt;
+  size_t n_out = 0;
+  auto put = [&](uint32_t byte) {
+    if (n_out == capacity)
+      return false;
+    out[n_out++] = static_cast<char>(byte & 0xFF);
+    return true;
+  };
   auto group = [&](std::string_view g) -> bool {
     int v[4] = {0, 0, 0, 0};
     size_t n = g.size();
@@ -83,14 +95,15 @@ std::optional<std::string> decode(std::string_view in, bool url) {
                     | (static_cast<uint32_t>(v[1]) << 12)
                     | (static_cast<uint32_t>(v[2]) << 6)
                     | static_cast<uint32_t>(v[3]);
-    out += static_cast<char>((bits >> 16) & 0xFF);
+    if (!put(bits >> 16))
+      return false;
     if (n == 2)
       return (bits & 0xFFFF) == 0;
-    out += static_cast<char>((bits >> 8) & 0xFF);
+    if (!put(bits >> 8))
+      return false;
     if (n == 3)
       return (bits & 0xFF) == 0;
-    out += static_cast<char>(bits & 0xFF);
-    return true;
+    return put(bits);
   };
   for (size_t i = 0; i < full; i += 4) {
     auto g = in.substr(i, 4);
@@ -100,7 +113,7 @@ std::optional<std::string> decode(std::string_view in, bool url) {
         size_t keep = g[2] == '=' ? 2 : 3;
         if (!group(g.substr(0, keep)))
           return std::nullopt;
-        return out;
+        return n_out;
       }
     }
     if (!group(g))
@@ -112,6 +125,15 @@ std::optional<std::string> decode(std::string_view in, bool url) {
     if (!group(in.substr(full)))
       return std::nullopt;
   }
+  return n_out;
+}
+
+std::optional<std::string> decode(std::string_view in, bool url) {
+  std::string out(decoded_bound(in), '\0');
+  auto n = decode(in, url, out.data(), out.size());
+  if (!n)
+    return std::nullopt;
+  out.resize(*n);
   return out;
 }
 
@@ -131,6 +153,11 @@ std::string base64url_encode(std::string_view bytes) {
 
 std::optional<std::string> base64url_decode(std::string_view text) {
   return decode(text, true);
+}
+
+std::optional<size_t> base64url_decode(std::string_view text, char* out,
+                                       size_t capacity) {
+  return decode(text, true, out, capacity);
 }
 
 std::string sha256(std::string_view bytes) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -22,6 +23,12 @@ std::optional<std::string> base64_decode(std::string_view text);
 /// base64url without padding (RFC 4648 §5).
 std::string base64url_encode(std::string_view bytes);
 std::optional<std::string> base64url_decode(std::string_view text);
+
+/// base64url decoded into `out` (room for `capacity` bytes) without
+/// allocating: the number of bytes written, or nullopt when `text` is not
+/// base64url or decodes to more than `capacity` bytes.
+std::optional<size_t> base64url_decode(std::string_view text, char* out,
+                                       size_t capacity);
 
 /// SHA-256 of `bytes`, as raw bytes.
 std::string sha256(std::string_view bytes);

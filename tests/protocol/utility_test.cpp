@@ -126,6 +126,18 @@ TEST_CASE("base64 is strict") {
   CHECK(base64url_decode(base64url_encode("\xff\xfe?")) == std::string{"\xff\xfe?"});
 }
 
+TEST_CASE("base64url decodes into a fixed buffer and never past it") {
+  char out[4] = {'x', 'x', 'x', 'x'};
+  CHECK(base64url_decode("SGVs", out, 3) == size_t{3});
+  CHECK(std::string_view(out, 3) == "Hel");
+  CHECK(out[3] == 'x');
+  CHECK_FALSE(base64url_decode("SGVsbG8", out, 4)); // 5 bytes do not fit
+  CHECK(out[3] == 'l');                              // wrote only up to 4
+  CHECK_FALSE(base64url_decode("SGV/", out, 4));    // not in the alphabet
+  CHECK_FALSE(base64url_decode("SGVsb", out, 4));   // a lone character
+  CHECK(base64url_decode("", out, 0) == size_t{0});
+}
+
 TEST_CASE("a sealed token opens only untouched and for its purpose") {
   sealer s{random_secret()};
   auto token = s.seal("cursor:tools", "100");
