@@ -8,8 +8,8 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
-#include <caf/result.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/result.hpp>
 
 #include "actors/call_link.hpp"
 #include "actors/keyed_calls.hpp"

@@ -61,11 +61,6 @@ int value_of(char c, bool url) {
   return -1;
 }
 
-/// The most bytes `in` can decode to.
-size_t decoded_bound(std::string_view in) {
-  return in.size() / 4 * 3 + 2;
-}
-
 /// Decodes groups of 4 characters (the last group may be 2 or 3 characters
 /// when unpadded) into `out`, which holds `capacity` bytes; unused trailing
 /// bits must be zero so that every byte string has exactly one encoding.
@@ -129,7 +124,7 @@ std::optional<size_t> decode(std::string_view in, bool url, char* out,
 }
 
 std::optional<std::string> decode(std::string_view in, bool url) {
-  std::string out(decoded_bound(in), '\0');
+  std::string out(in.size() / 4 * 3 + 2, '\0'); // room for any valid input
   auto n = decode(in, url, out.data(), out.size());
   if (!n)
     return std::nullopt;
