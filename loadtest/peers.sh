@@ -36,8 +36,12 @@
 #                                                worker, a fixed body the size
 #                                                of mcpvisor's answer) against
 #                                                mcpvisor's JSON, SSE and
-#                                                stateless answers and mcpvisor
-#                                                on CAF's own scheduler thread;
+#                                                stateless answers, a session
+#                                                call carrying the stateless
+#                                                request's _meta and headers
+#                                                (what the larger request costs
+#                                                alone), and mcpvisor on CAF's
+#                                                own scheduler thread;
 #                                                all driven by wrk (1 thread, 8
 #                                                keep-alive connections), server
 #                                                CPU per request from /proc
@@ -226,7 +230,7 @@ elif [ "$what" = floor ]; then
   }
   # wait_port: until $port accepts
   wait_port() { until (exec 3<> "/dev/tcp/127.0.0.1/$port") 2>/dev/null; do sleep 0.1; done; }
-  rows=(nginx json sse stateless sharing)
+  rows=(nginx json sse stateless padded sharing)
   [ -n "${BEFORE:-}" ] && rows+=(before)
   for r in $(seq 1 "$rounds"); do
     for row in "${rows[@]}"; do
@@ -281,6 +285,9 @@ CONF
                "Mcp-Session-Id: $(session "$(url)")" "MCP-Protocol-Version: 2025-11-25" ;;
         stateless) script "$out/call.lua" "$call,$stateless_meta}}" \
                      "MCP-Protocol-Version: 2026-07-28" "Mcp-Method: tools/call" "Mcp-Name: echo" ;;
+        padded) script "$out/call.lua" "$call,$stateless_meta}}" \
+                  "Mcp-Session-Id: $(session "$(url)")" "MCP-Protocol-Version: 2025-11-25" \
+                  "Mcp-Method: tools/call" "Mcp-Name: echo" ;;
       esac
       bench "$row" "$out/call.lua" "$server"
       stop
@@ -297,6 +304,7 @@ def us(v):
     return float(v[:-1]) * 1e6
 names = {'nginx': 'nginx, one worker, fixed body', 'json': 'mcpvisor, JSON answer',
          'sse': 'mcpvisor, SSE answer', 'stateless': 'mcpvisor, stateless 2026-07-28',
+         'padded': "session, stateless's request",
          'sharing': 'mcpvisor on CAF sharing, JSON', 'before': 'mcpvisor before ($BEFORE), JSON'}
 print(f"{'':>31} {'req/s':>8} {'p50 µs':>7} {'p99 µs':>7} {'cpu µs/req':>10} {'× nginx':>7} {'non-2xx':>7}  rounds (cpu µs/req)")
 floor = None

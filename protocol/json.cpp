@@ -65,6 +65,18 @@ void write_strings(json_writer& w, std::string_view k,
 }
 
 void append_quoted(std::string& out, std::string_view text) {
+  // Most texts (keys, names, versions) need no escape: copied as they are,
+  // which is what the writer below would write for them.
+  bool plain = std::none_of(text.begin(), text.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\';
+  });
+  if (plain) {
+    out.reserve(out.size() + text.size() + 2);
+    out += '"';
+    out += text;
+    out += '"';
+    return;
+  }
   string_sink sink{out};
   json_writer w{sink};
   w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));

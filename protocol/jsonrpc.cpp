@@ -192,9 +192,18 @@ std::optional<decode_error> decode(std::string text, message& out,
   if (text.size() > limits.max_message_bytes)
     return invalid("message larger than "
                    + std::to_string(limits.max_message_bytes) + " bytes");
-  if (text.find('\0') != std::string::npos)
+  // one pass for both: a NUL byte is refused, and text that is all ASCII
+  // is valid UTF-8 already, so its strings need not be checked again
+  unsigned char any = 0;
+  bool nul = false;
+  for (char c : text) {
+    any |= static_cast<unsigned char>(c);
+    nul |= c == '\0';
+  }
+  if (nul)
     return decode_error{errc::parse_error, "parse error: NUL byte in message",
                         {}};
+  bool ascii = (any & 0x80) == 0;
   out.text_ = std::move(text);
   out.size_ = out.text_.size();
   // RapidJSON's UTF-8 validation reads up to three bytes after a lead byte
@@ -209,10 +218,9 @@ std::optional<decode_error> decode(std::string text, message& out,
     (void) doc;
     rapidjson::Reader reader{&heap_allocator()};
     rapidjson::InsituStringStream in{out.text_.data()};
-    constexpr unsigned flags = rapidjson::kParseInsituFlag
-                               | rapidjson::kParseValidateEncodingFlag
-                               | rapidjson::kParseIterativeFlag;
-    parsed = reader.Parse<flags>(in, handler);
+    constexpr unsigned flags = rapidjson::kParseInsituFlag;
+    parsed = ascii ? reader.Parse<flags>(in, handler)
+                   : reader.Parse<flags | rapidjson::kParseValidateEncodingFlag>(in, handler);
     return !parsed.IsError();
   };
   out.doc_.Populate(generator);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A one-second round of `loadtest/peers.sh floor` (nginx and mcpvisor's
-# JSON, SSE, stateless and sharing rows under wrk): every row must be
-# measured and every answer must be a 200. It checks that the benchmark
+# JSON, SSE, stateless, padded session and sharing rows under wrk): every
+# row must be measured and every answer must be a 200. It checks that the benchmark
 # runs, never speed. Appends "floor-smoke <passed> <failed>" to $1, one test
 # case per row.
 #
@@ -16,7 +16,7 @@ rc=$?
 passed=0
 failed=0
 for row in "nginx, one worker" "mcpvisor, JSON answer" "mcpvisor, SSE answer" \
-           "mcpvisor, stateless" "mcpvisor on CAF sharing"; do
+           "mcpvisor, stateless" "session, stateless's request" "mcpvisor on CAF sharing"; do
   # the non-2xx column is the 7th field from the end of the row's numbers
   line=$(grep -F "$row" "$log" | tail -n 1)
   bad=$(echo "$line" | awk '{for (i = NF; i > 0; i--) if ($i ~ /^[0-9]+$/) {print $i; exit}}')

@@ -1,6 +1,6 @@
 #include "transports/request_view.hpp"
 
-#include <boost/beast/core/string.hpp>
+#include "protocol/ascii.hpp"
 
 namespace mcpvisor::transports {
 
@@ -8,48 +8,64 @@ namespace http = boost::beast::http;
 
 namespace {
 
-std::string_view value(const request_reader::request& req, http::field name) {
-  auto v = req[name];
-  return {v.data(), v.size()};
+std::string_view view(boost::beast::string_view s) {
+  return {s.data(), s.size()};
 }
 
-/// The value of `name` and whether the header is there at all.
-std::string_view value(const request_reader::request& req, std::string_view name,
-                       bool* present = nullptr) {
-  auto it = req.find(boost::beast::string_view{name.data(), name.size()});
-  if (present != nullptr)
-    *present = it != req.end();
-  if (it == req.end())
-    return {};
-  return {it->value().data(), it->value().size()};
+/// Sets `slot` to the first value of its header (a repeated header is
+/// refused by the reader for all but Accept, whose first line counts).
+void first(std::string_view& slot, bool& seen, std::string_view value) {
+  if (!seen)
+    slot = value;
+  seen = true;
 }
 
 } // namespace
 
 protocol::http_request request_view(const request_reader::request& req) {
   protocol::http_request v;
-  auto method = req.method_string();
-  v.method = {method.data(), method.size()};
-  v.target = {req.target().data(), req.target().size()};
-  v.host = value(req, http::field::host);
-  v.origin = value(req, http::field::origin);
-  v.accept = value(req, http::field::accept);
-  v.content_type = value(req, http::field::content_type);
-  v.session_id = value(req, "mcp-session-id");
-  v.last_event_id = value(req, "last-event-id");
+  v.method = view(req.method_string());
+  v.target = view(req.target());
   auto& h = v.mcp;
-  h.protocol_version = value(req, "mcp-protocol-version");
-  h.method = value(req, "mcp-method", &h.has_method);
-  h.name = value(req, "mcp-name", &h.has_name);
+  // one pass over the fields: Beast names the standard ones, and the MCP
+  // ones are told apart by their length first
+  bool host = false, origin = false, accept = false, type = false;
+  bool session = false, last_event = false, version = false;
   constexpr std::string_view prefix = "mcp-param-";
   for (auto& f : req) {
-    auto name = f.name_string();
-    if (name.size() > prefix.size()
-        && boost::beast::iequals(name.substr(0, prefix.size()),
-                                 boost::beast::string_view{prefix.data(), prefix.size()}))
-      h.params.emplace_back(std::string_view{name.data() + prefix.size(),
-                                             name.size() - prefix.size()},
-                            std::string_view{f.value().data(), f.value().size()});
+    auto value = view(f.value());
+    switch (f.name()) {
+      case http::field::host:
+        first(v.host, host, value);
+        continue;
+      case http::field::origin:
+        first(v.origin, origin, value);
+        continue;
+      case http::field::accept:
+        first(v.accept, accept, value);
+        continue;
+      case http::field::content_type:
+        first(v.content_type, type, value);
+        continue;
+      case http::field::unknown:
+        break;
+      default:
+        continue;
+    }
+    auto name = view(f.name_string());
+    if (protocol::iequals(name, "mcp-session-id"))
+      first(v.session_id, session, value);
+    else if (protocol::iequals(name, "last-event-id"))
+      first(v.last_event_id, last_event, value);
+    else if (protocol::iequals(name, "mcp-protocol-version"))
+      first(h.protocol_version, version, value);
+    else if (protocol::iequals(name, "mcp-method"))
+      first(h.method, h.has_method, value);
+    else if (protocol::iequals(name, "mcp-name"))
+      first(h.name, h.has_name, value);
+    else if (name.size() > prefix.size()
+             && protocol::iequals(name.substr(0, prefix.size()), prefix))
+      h.params.emplace_back(name.substr(prefix.size()), value);
   }
   return v;
 }

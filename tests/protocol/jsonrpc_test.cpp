@@ -133,11 +133,31 @@ TEST_CASE("every limit gives a clear error naming it") {
   CHECK_FALSE(try_decode(R"({"jsonrpc":"2.0","method":"m","params":{"a":[1,2,3,4]}})", roomy));
 }
 
-TEST_CASE("a deeply nested hostile message is refused without recursion") {
+TEST_CASE("a deeply nested hostile message is refused at the depth limit, "
+          "however deep it goes") {
   std::string deep(100000, '[');
   auto err = try_decode(deep);
   REQUIRE(err);
   CHECK(err->message.find("nesting too deep") != std::string::npos);
+  // the parser recurses: a configured limit above 256 is still held at 256
+  decode_limits lax;
+  lax.max_depth = 1000000;
+  auto capped = try_decode(deep, lax);
+  REQUIRE(capped);
+  CHECK(capped->message.find("nesting too deep") != std::string::npos);
+}
+
+TEST_CASE("UTF-8 text and escapes decode whether or not the message is all "
+          "ASCII") {
+  message m;
+  REQUIRE_FALSE(decode(R"({"jsonrpc":"2.0","id":"caf\u00e9","method":"ping"})", m));
+  CHECK(m.id.to_json() == "\"caf\xC3\xA9\"");
+  REQUIRE_FALSE(decode("{\"jsonrpc\":\"2.0\",\"id\":\"caf\xC3\xA9\",\"method\":\"ping\"}", m));
+  CHECK(m.id.to_json() == "\"caf\xC3\xA9\"");
+  // a byte that is not UTF-8 is still caught when it is the only non-ASCII one
+  auto bad = try_decode("{\"jsonrpc\":\"2.0\",\"id\":\"caf\xE9\",\"method\":\"ping\"}");
+  REQUIRE(bad);
+  CHECK(bad->code == errc::parse_error);
 }
 
 TEST_CASE("errors never leak internals") {
@@ -158,6 +178,11 @@ TEST_CASE("encoders write what JSON-RPC expects") {
   CHECK(encode_error(request_id{}, -32700, "bad \"x\"")
         == R"({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"bad \"x\""}})");
   CHECK(encode_notification("n", "") == R"({"jsonrpc":"2.0","method":"n"})");
+  // text is quoted as the JSON writer would: escapes only where needed
+  std::string q;
+  append_quoted(q, "plain text, caf\xC3\xA9");
+  append_quoted(q, "a\"b\\c\n\x01\x7f");
+  CHECK(q == "\"plain text, caf\xC3\xA9\"\"a\\\"b\\\\c\\n\\u0001\x7f\"");
   std::string obj = "{}";
   add_member(obj, "a", "1");
   add_member(obj, "b", "true");

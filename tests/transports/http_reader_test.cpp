@@ -3,6 +3,7 @@
 #include <string>
 
 #include "transports/http_reader.hpp"
+#include "transports/request_view.hpp"
 
 using namespace mcpvisor::transports;
 
@@ -108,6 +109,48 @@ TEST_CASE("malformed requests are a 400 with the reason") {
   CHECK(f.reader.refusal()->text.find("malformed") != std::string::npos);
   CHECK(refused(head + "Content-Length: 2\r\nContent-Length: 3\r\n\r\n") == 400);
   CHECK(refused(head + "Transfer-Encoding: chunked\r\n\r\nzz\r\n") == 400);
+}
+
+TEST_CASE("the view of a request: header names in any case, the first Accept, "
+          "Mcp-Param-* in order") {
+  fed f{"POST /mcp?x=1 HTTP/1.1\r\nHOST: 127.0.0.1:9\r\naccept: application/json\r\n"
+        "Accept: text/event-stream\r\nOrigin: http://localhost\r\n"
+        "content-type: application/json\r\nMCP-SESSION-ID: abc\r\n"
+        "Last-Event-ID: 7\r\nmcp-protocol-version: 2026-07-28\r\n"
+        "Mcp-Method: tools/call\r\nMcp-Name: echo\r\nMcp-Param-Region: eu\r\n"
+        "mcp-param-Zone: 2\r\nMcp-Param-: empty name\r\nX-Other: 1\r\n"
+        "Content-Length: 2\r\n\r\n{}"};
+  REQUIRE(f.reader.done());
+  auto req = f.reader.release();
+  auto v = request_view(req);
+  CHECK(v.method == "POST");
+  CHECK(v.target == "/mcp?x=1");
+  CHECK(v.host == "127.0.0.1:9");
+  CHECK(v.accept == "application/json");
+  CHECK(v.origin == "http://localhost");
+  CHECK(v.content_type == "application/json");
+  CHECK(v.session_id == "abc");
+  CHECK(v.last_event_id == "7");
+  CHECK(v.mcp.protocol_version == "2026-07-28");
+  CHECK(v.mcp.has_method);
+  CHECK(v.mcp.method == "tools/call");
+  CHECK(v.mcp.has_name);
+  CHECK(v.mcp.name == "echo");
+  REQUIRE(v.mcp.params.size() == 2);
+  CHECK(v.mcp.params[0].first == "Region");
+  CHECK(v.mcp.params[0].second == "eu");
+  CHECK(v.mcp.params[1].first == "Zone");
+  CHECK(v.mcp.params[1].second == "2");
+  // absent headers are empty, and an empty Mcp-Method still counts as sent
+  fed bare{head + "Mcp-Method:\r\nContent-Length: 2\r\n\r\n{}"};
+  REQUIRE(bare.reader.done());
+  auto req2 = bare.reader.release();
+  auto w = request_view(req2);
+  CHECK(w.session_id.empty());
+  CHECK(w.accept.empty());
+  CHECK(w.mcp.has_method);
+  CHECK(w.mcp.method.empty());
+  CHECK_FALSE(w.mcp.has_name);
 }
 
 } // TEST_SUITE
