@@ -27,8 +27,8 @@ protocol::http_request request_view(const request_reader::request& req) {
   v.method = view(req.method_string());
   v.target = view(req.target());
   auto& h = v.mcp;
-  // one pass over the fields: Beast names the standard ones, and the MCP
-  // ones are told apart by their length first
+  // one pass over the fields: Beast names the standard ones, the others
+  // are told apart by their length first
   bool host = false, origin = false, accept = false, type = false;
   bool session = false, last_event = false, version = false;
   constexpr std::string_view prefix = "mcp-param-";
@@ -47,10 +47,8 @@ protocol::http_request request_view(const request_reader::request& req) {
       case http::field::content_type:
         first(v.content_type, type, value);
         continue;
-      case http::field::unknown:
-        break;
       default:
-        continue;
+        break; // by name, even should Beast come to know one of them
     }
     auto name = view(f.name_string());
     if (protocol::iequals(name, "mcp-session-id"))

@@ -178,11 +178,19 @@ TEST_CASE("encoders write what JSON-RPC expects") {
   CHECK(encode_error(request_id{}, -32700, "bad \"x\"")
         == R"({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"bad \"x\""}})");
   CHECK(encode_notification("n", "") == R"({"jsonrpc":"2.0","method":"n"})");
-  // text is quoted as the JSON writer would: escapes only where needed
-  std::string q;
-  append_quoted(q, "plain text, caf\xC3\xA9");
-  append_quoted(q, "a\"b\\c\n\x01\x7f");
-  CHECK(q == "\"plain text, caf\xC3\xA9\"\"a\\\"b\\\\c\\n\\u0001\x7f\"");
+  // text is quoted as the JSON writer would: escapes only where needed,
+  // each kind of character that needs one on its own
+  auto quoted = [](std::string_view text) {
+    std::string q;
+    append_quoted(q, text);
+    return q;
+  };
+  CHECK(quoted("plain text, caf\xC3\xA9 \x7f") == "\"plain text, caf\xC3\xA9 \x7f\"");
+  CHECK(quoted("a\"b") == "\"a\\\"b\"");
+  CHECK(quoted("a\\b") == "\"a\\\\b\"");
+  CHECK(quoted("a\nb") == "\"a\\nb\"");
+  CHECK(quoted("a\x1f") == "\"a\\u001F\"");
+  CHECK(quoted(std::string_view{"a\0b", 3}) == "\"a\\u0000b\"");
   std::string obj = "{}";
   add_member(obj, "a", "1");
   add_member(obj, "b", "true");

@@ -151,6 +151,13 @@ TEST_CASE("the view of a request: header names in any case, the first Accept, "
   CHECK(w.mcp.has_method);
   CHECK(w.mcp.method.empty());
   CHECK_FALSE(w.mcp.has_name);
+  fed named{head + "Mcp-Name:\r\nContent-Length: 2\r\n\r\n{}"};
+  REQUIRE(named.reader.done());
+  auto req3 = named.reader.release();
+  auto n = request_view(req3);
+  CHECK_FALSE(n.mcp.has_method);
+  CHECK(n.mcp.has_name);
+  CHECK(n.mcp.name.empty());
 }
 
 } // TEST_SUITE
