@@ -84,7 +84,10 @@ void append_quoted(std::string& out, std::string_view text) {
 
 std::optional<json_document> parse_json(std::string_view text) {
   json_document doc;
-  doc.Parse<rapidjson::kParseValidateEncodingFlag>(text.data(), text.size());
+  // iterative: its depth lives on the heap, so text nested as deep as its
+  // length (an admin body, an upstream's message) cannot exhaust a stack
+  doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(
+    text.data(), text.size());
   if (doc.HasParseError())
     return std::nullopt;
   return doc;

@@ -72,8 +72,9 @@ void append_json(std::string& out, const json_value& v);
 /// Appends `text` as a quoted JSON string.
 void append_quoted(std::string& out, std::string_view text);
 
-/// Parses JSON that the program itself wrote (schemas of built-in tools);
-/// nullopt if it is not valid JSON.
+/// Parses JSON without the limits of a client's message (what the program
+/// itself wrote, an admin body, an upstream's message); nullopt if it is
+/// not valid JSON. Any depth is parsed without recursion.
 std::optional<json_document> parse_json(std::string_view text);
 
 /// Member lookup that tolerates non-objects: null if `obj` is not an object

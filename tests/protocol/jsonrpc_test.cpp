@@ -147,6 +147,17 @@ TEST_CASE("a deeply nested hostile message is refused at the depth limit, "
   CHECK(capped->message.find("nesting too deep") != std::string::npos);
 }
 
+TEST_CASE("parse_json takes text nested as deep as it is long without "
+          "exhausting the stack") {
+  // what an admin body or an upstream's message may hold
+  std::string open(1000000, '[');
+  CHECK_FALSE(parse_json(open));
+  auto closed = open + std::string(open.size(), ']');
+  auto doc = parse_json(closed);
+  REQUIRE(doc);
+  CHECK(doc->IsArray());
+}
+
 TEST_CASE("UTF-8 text and escapes decode whether or not the message is all "
           "ASCII") {
   message m;
