@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # A one-second round of `loadtest/peers.sh floor` (nginx and mcpvisor's
 # JSON, SSE, stateless, padded session and sharing rows under wrk): every
-# row must be measured and every answer must be a 200. It checks that the benchmark
-# runs, never speed. Appends "floor-smoke <passed> <failed>" to $1, one test
-# case per row.
+# row must be measured and every answer must be a 200. It checks that the
+# benchmark runs, never speed. Appends "floor-smoke <passed> <failed>" to
+# $1, one test case per row.
 #
 #   tests/floor_smoke.sh RESULTS_FILE [LOG_DIR]
 set -uo pipefail
